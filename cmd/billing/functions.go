@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"billing/functions/check-subscription/checksub"
+	"billing/shared/function"
+	"billing/shared/httpkit"
+)
+
+// specs is every function the local server serves.
+var specs = []function.Spec{
+	checksub.Spec,
+}
+
+// buildAll mounts every function at /functions/v1/<name>. A function whose
+// configuration is incomplete answers 503 with the reason, so the others
+// still run.
+func buildAll(ctx context.Context, log *slog.Logger) (http.Handler, func()) {
+	mux := http.NewServeMux()
+	var closers []func()
+	for _, s := range specs {
+		h, deps, err := function.Build(ctx, s, log)
+		if err != nil {
+			log.Warn("function not available", "function", s.Name, "error", err.Error())
+			msg := err.Error()
+			h = httpkit.Handle(func(w http.ResponseWriter, r *http.Request) error {
+				return httpkit.NewError(http.StatusServiceUnavailable, httpkit.CodeUnavailable,
+					"This function is not configured: "+msg)
+			})
+		} else {
+			closers = append(closers, deps.Close)
+			log.Info("function ready", "url_path", httpkit.BasePath+s.Name)
+		}
+		httpkit.Mount(mux, s.Name, h)
+	}
+	mux.Handle("/", httpkit.NotFound())
+	return mux, func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+}
+
+func runServe(ctx context.Context, _ []string) error {
+	log := httpkit.NewLogger(getenv("LOG_LEVEL", ""))
+	slog.SetDefault(log)
+	h, closeAll := buildAll(ctx, log)
+	defer closeAll()
+	return httpkit.Serve(ctx, "127.0.0.1:"+getenv("PORT", "54321"), h, log)
+}

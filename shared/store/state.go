@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"billing/shared/access"
+)
+
+// Store is the typed face of the SQL functions.
+type Store struct {
+	Caller
+}
+
+// New wraps a Caller.
+func New(c Caller) *Store { return &Store{Caller: c} }
+
+// SubscriptionRow is one row of subscriptions as billing_user_state returns it.
+type SubscriptionRow struct {
+	ID                 string     `json:"id"`
+	CustomerID         string     `json:"customer_id"`
+	Status             string     `json:"status"`
+	PriceID            string     `json:"price_id"`
+	Plan               string     `json:"plan"`
+	CancelAtPeriodEnd  bool       `json:"cancel_at_period_end"`
+	CurrentPeriodStart *time.Time `json:"current_period_start"`
+	CurrentPeriodEnd   *time.Time `json:"current_period_end"`
+	CancelAt           *time.Time `json:"cancel_at"`
+	CanceledAt         *time.Time `json:"canceled_at"`
+	EndedAt            *time.Time `json:"ended_at"`
+	TrialEnd           *time.Time `json:"trial_end"`
+	Created            *time.Time `json:"created"`
+	CancellationReason string     `json:"cancellation_reason"`
+	Livemode           bool       `json:"livemode"`
+}
+
+// Access converts the row for the access rules.
+func (r SubscriptionRow) Access() access.Subscription {
+	s := access.Subscription{ID: r.ID, Status: r.Status, Plan: r.Plan, PriceID: r.PriceID,
+		CancelAtPeriodEnd: r.CancelAtPeriodEnd, CancelAt: r.CancelAt}
+	if r.CurrentPeriodEnd != nil {
+		s.CurrentPeriodEnd = *r.CurrentPeriodEnd
+	}
+	if r.Created != nil {
+		s.Created = *r.Created
+	}
+	return s
+}
+
+// UserState is a user's billing state: their customer and every
+// subscription, newest first.
+type UserState struct {
+	UserID           string            `json:"user_id"`
+	StripeCustomerID string            `json:"stripe_customer_id"`
+	Subscriptions    []SubscriptionRow `json:"subscriptions"`
+}
+
+// AccessSubscriptions returns the subscriptions for access.Compute.
+func (u UserState) AccessSubscriptions() []access.Subscription {
+	out := make([]access.Subscription, len(u.Subscriptions))
+	for i, r := range u.Subscriptions {
+		out[i] = r.Access()
+	}
+	return out
+}
+
+// UserState reads a user's billing state (billing_user_state).
+func (s *Store) UserState(ctx context.Context, userID string) (UserState, error) {
+	var st UserState
+	err := s.Call(ctx, "billing_user_state", []Arg{{"p_user_id", userID}}, &st)
+	return st, err
+}

@@ -1,0 +1,94 @@
+// Package store is the billing data layer. The SQL functions in migrations/
+// are the only writers; Go calls each one once per operation, either
+// straight to Postgres with pgx (DATABASE_URL) or through the Supabase REST
+// API's /rest/v1/rpc/<fn> with the service-role key. Both paths run the
+// same SQL, so they behave the same.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Arg is one named argument of a SQL function call (names start with p_).
+type Arg struct {
+	Name  string
+	Value any
+}
+
+// Caller calls a SQL function that returns jsonb and decodes its result
+// into out (out may be nil).
+type Caller interface {
+	Call(ctx context.Context, fn string, args []Arg, out any) error
+	Close()
+}
+
+// Error is a failure reported by the database: SQLSTATE code and message.
+type Error struct {
+	Code    string // SQLSTATE, e.g. "P0001", or "PGRST..." for REST errors
+	Message string
+	Detail  string
+	Hint    string
+}
+
+func (e *Error) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("database: %s (%s): %s", e.Message, e.Code, e.Detail)
+	}
+	return fmt.Sprintf("database: %s (%s)", e.Message, e.Code)
+}
+
+// ErrUnavailable marks a failure to reach the database (network, pool,
+// timeout, or a 5xx from the REST API); such calls may be retried.
+var ErrUnavailable = errors.New("database unavailable")
+
+// IsUnavailable reports whether err means the database could not be reached.
+func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// ErrorCode returns the SQLSTATE of a database error, or "".
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+var fnName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+func checkCall(fn string, args []Arg) error {
+	if !fnName.MatchString(fn) {
+		return fmt.Errorf("store: bad function name %q", fn)
+	}
+	for _, a := range args {
+		if !fnName.MatchString(a.Name) {
+			return fmt.Errorf("store: bad argument name %q", a.Name)
+		}
+	}
+	return nil
+}
+
+func decode(fn string, raw []byte, out any) error {
+	if out == nil || len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("store: %s returned unexpected JSON: %w", fn, err)
+	}
+	return nil
+}
+
+// Open returns the Caller the configuration asks for: pgx when databaseURL
+// is set, else the REST API at supabaseURL with serviceKey.
+func Open(ctx context.Context, databaseURL, supabaseURL, serviceKey string) (Caller, error) {
+	if databaseURL != "" {
+		return OpenPG(ctx, databaseURL)
+	}
+	if supabaseURL == "" || serviceKey == "" {
+		return nil, errors.New("store: set DATABASE_URL, or SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+	}
+	return NewREST(supabaseURL, serviceKey, nil), nil
+}
