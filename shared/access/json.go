@@ -1,0 +1,134 @@
+package access
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MarshalJSON writes the check-subscription response body, keys in this
+// order:
+//
+//	subscribed, isSubscribed (the same value, for existing React code),
+//	plan, planType, status, cancelAtPeriodEnd, currentPeriodEnd,
+//	renewalDate (the same as currentPeriodEnd), accessUntil,
+//	entitlements {name: bool}, has<PascalCase(name)> for every entitlement,
+//	limits {name: number or null for unlimited}.
+//
+// Entitlements and limits are sorted by name. Times are RFC 3339 in UTC, to
+// the whole second; an unknown time is null.
+func (r Result) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	first := true
+	field := func(key string) {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		writeString(&b, key)
+		b.WriteByte(':')
+	}
+
+	field("subscribed")
+	b.WriteString(strconv.FormatBool(r.Subscribed))
+	field("isSubscribed")
+	b.WriteString(strconv.FormatBool(r.Subscribed))
+	field("plan")
+	writeString(&b, r.Plan)
+	field("planType")
+	writeStringPtr(&b, r.PlanType)
+	field("status")
+	writeStringPtr(&b, r.Status)
+	field("cancelAtPeriodEnd")
+	b.WriteString(strconv.FormatBool(r.CancelAtPeriodEnd))
+	field("currentPeriodEnd")
+	writeTime(&b, r.CurrentPeriodEnd)
+	field("renewalDate")
+	writeTime(&b, r.CurrentPeriodEnd)
+	field("accessUntil")
+	writeTime(&b, r.AccessUntil)
+
+	names := slices.Sorted(maps.Keys(r.Entitlements))
+	field("entitlements")
+	b.WriteByte('{')
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(&b, name)
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatBool(r.Entitlements[name]))
+	}
+	b.WriteByte('}')
+	for _, name := range names {
+		field(HasKey(name))
+		b.WriteString(strconv.FormatBool(r.Entitlements[name]))
+	}
+
+	field("limits")
+	b.WriteByte('{')
+	for i, name := range slices.Sorted(maps.Keys(r.Limits)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(&b, name)
+		b.WriteByte(':')
+		if v := r.Limits[name]; v != nil {
+			b.WriteString(strconv.Itoa(*v))
+		} else {
+			b.WriteString("null")
+		}
+	}
+	b.WriteByte('}')
+
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// HasKey returns the response key of an entitlement: "has" followed by the
+// entitlement in PascalCase ("member_access" -> "hasMemberAccess",
+// "race_11r" -> "hasRace11r").
+func HasKey(entitlement string) string {
+	var b strings.Builder
+	b.WriteString("has")
+	for part := range strings.SplitSeq(entitlement, "_") {
+		if part == "" {
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]))
+		b.WriteString(part[1:])
+	}
+	return b.String()
+}
+
+// FormatTime formats t as the response does: RFC 3339 in UTC, truncated to
+// the whole second ("2026-12-26T00:00:00Z").
+func FormatTime(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	enc, _ := json.Marshal(s) // a string always marshals
+	b.Write(enc)
+}
+
+func writeStringPtr(b *bytes.Buffer, s *string) {
+	if s == nil {
+		b.WriteString("null")
+		return
+	}
+	writeString(b, *s)
+}
+
+func writeTime(b *bytes.Buffer, t *time.Time) {
+	if t == nil {
+		b.WriteString("null")
+		return
+	}
+	writeString(b, FormatTime(*t))
+}
