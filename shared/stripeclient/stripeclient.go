@@ -1,0 +1,107 @@
+// Package stripeclient builds the stripe-go v76 client every Stripe-calling
+// function uses, from the configuration: the secret key, the API base
+// (stripe-mock in development and tests), network retries with idempotency
+// keys, and stripe-go's logs routed into slog. It also turns Stripe errors
+// into the contract's HTTP errors.
+package stripeclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"billing/shared/httpkit"
+)
+
+// MaxNetworkRetries is how often stripe-go retries a request that failed on
+// the network or with a 409/429/5xx; POSTs carry an idempotency key, so a
+// retry never applies twice.
+const MaxNetworkRetries = 2
+
+// New returns a client for key; apiBase overrides https://api.stripe.com
+// (stripe-mock). httpClient may be nil.
+func New(key, apiBase string, httpClient *http.Client, log *slog.Logger) *client.API {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg := &stripe.BackendConfig{
+		HTTPClient:        httpClient,
+		LeveledLogger:     leveled{log: log},
+		MaxNetworkRetries: stripe.Int64(MaxNetworkRetries),
+	}
+	if apiBase != "" {
+		cfg.URL = stripe.String(apiBase)
+	}
+	api := &client.API{}
+	api.Init(key, stripe.NewBackendsWithConfig(cfg))
+	return api
+}
+
+// leveled routes stripe-go's own logs into slog at debug and warn levels;
+// stripe-go does not log request bodies.
+type leveled struct{ log *slog.Logger }
+
+func (l leveled) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l leveled) Infof(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l leveled) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l leveled) Errorf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+
+// Error maps a stripe-go error to the contract: card errors and invalid
+// requests are 400/402 with a message that says what to fix; everything
+// else is 502 stripe_error. Stripe's request ID is logged (in the cause),
+// never sent in the body. A nil err returns nil.
+func Error(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return httpkit.Unavailable(fmt.Errorf("stripe %s: %w", op, err))
+		}
+		return &httpkit.Error{Status: http.StatusBadGateway, Code: httpkit.CodeStripeError,
+			Message: "The payment provider could not be reached. Please try again.",
+			Cause:   fmt.Errorf("stripe %s: %w", op, err)}
+	}
+	httpkit.Logger(ctx).WarnContext(ctx, "stripe error", "op", op, "stripe_request_id", se.RequestID,
+		"http_status", se.HTTPStatusCode, "type", string(se.Type), "code", string(se.Code), "param", se.Param)
+	cause := fmt.Errorf("stripe %s: request %s: %w", op, se.RequestID, err)
+	switch {
+	case se.Type == stripe.ErrorTypeCard:
+		return &httpkit.Error{Status: http.StatusPaymentRequired, Code: httpkit.CodeStripeError,
+			Message: "The card was declined: " + se.Msg, Cause: cause}
+	case se.Type == stripe.ErrorTypeInvalidRequest && se.HTTPStatusCode == http.StatusBadRequest:
+		msg := "The payment provider rejected the request"
+		if se.Param != "" {
+			msg += " (parameter " + se.Param + ")"
+		}
+		return &httpkit.Error{Status: http.StatusBadGateway, Code: httpkit.CodeStripeError,
+			Message: msg + ". Please contact support if this persists.", Cause: cause}
+	case se.HTTPStatusCode == http.StatusTooManyRequests:
+		return &httpkit.Error{Status: http.StatusTooManyRequests, Code: httpkit.CodeRateLimited,
+			Message: "Too many requests to the payment provider. Please retry in a moment.", Cause: cause}
+	}
+	return &httpkit.Error{Status: http.StatusBadGateway, Code: httpkit.CodeStripeError,
+		Message: "The payment provider returned an error. Please try again.", Cause: cause}
+}
+
+// ResponseTime returns Stripe's own clock reading for a response (its Date
+// header, one-second resolution), the time a fetched object's state is
+// stored under. It falls back to now when the header is missing.
+func ResponseTime(h http.Header, now time.Time) time.Time {
+	if h != nil {
+		if t, err := http.ParseTime(h.Get("Date")); err == nil {
+			return t.UTC()
+		}
+	}
+	return now.UTC().Truncate(time.Second)
+}
