@@ -55,9 +55,9 @@ func (l leveled) Infof(format string, v ...any)  { l.log.Debug(fmt.Sprintf(forma
 func (l leveled) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l leveled) Errorf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
 
-// Error maps a stripe-go error to the contract: card errors and invalid
-// requests are 400/402 with a message that says what to fix; everything
-// else is 502 stripe_error. Stripe's request ID is logged (in the cause),
+// Error maps a stripe-go error to the contract: 502 stripe_error (429 when
+// Stripe rate-limits us), where card errors and invalid requests carry a
+// message that says what to fix. Stripe's request ID is logged (in the cause),
 // never sent in the body. A nil err returns nil.
 func Error(ctx context.Context, op string, err error) error {
 	if err == nil {
@@ -77,7 +77,7 @@ func Error(ctx context.Context, op string, err error) error {
 	cause := fmt.Errorf("stripe %s: request %s: %w", op, se.RequestID, err)
 	switch {
 	case se.Type == stripe.ErrorTypeCard:
-		return &httpkit.Error{Status: http.StatusPaymentRequired, Code: httpkit.CodeStripeError,
+		return &httpkit.Error{Status: http.StatusBadGateway, Code: httpkit.CodeStripeError,
 			Message: "The card was declined: " + se.Msg, Cause: cause}
 	case se.Type == stripe.ErrorTypeInvalidRequest && se.HTTPStatusCode == http.StatusBadRequest:
 		msg := "The payment provider rejected the request"
