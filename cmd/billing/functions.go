@@ -5,15 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 
-	"billing/functions/check-subscription/checksub"
+	"billing/internal/registry"
 	"billing/shared/function"
 	"billing/shared/httpkit"
 )
-
-// specs is every function the local server serves.
-var specs = []function.Spec{
-	checksub.Spec,
-}
 
 // buildAll mounts every function at /functions/v1/<name>. A function whose
 // configuration is incomplete answers 503 with the reason, so the others
@@ -21,7 +16,7 @@ var specs = []function.Spec{
 func buildAll(ctx context.Context, log *slog.Logger) (http.Handler, func()) {
 	mux := http.NewServeMux()
 	var closers []func()
-	for _, s := range specs {
+	for _, s := range registry.All() {
 		h, deps, err := function.Build(ctx, s, log)
 		if err != nil {
 			log.Warn("function not available", "function", s.Name, "error", err.Error())

@@ -1,0 +1,16 @@
+// Package registry lists every billing function, for the local server
+// (cmd/billing serve and dev) and for the tests that check the deployment
+// template against the functions' configuration.
+package registry
+
+import (
+	"billing/functions/check-subscription/checksub"
+	"billing/shared/function"
+)
+
+// All returns the Spec of every function, in URL-name order.
+func All() []function.Spec {
+	return []function.Spec{
+		checksub.Spec,
+	}
+}
