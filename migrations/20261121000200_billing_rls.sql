@@ -1,0 +1,127 @@
+-- Row level security and privileges of the billing tables.
+--
+-- Users read only their own rows. No client (anon or authenticated) writes a
+-- billing column: policies cannot see OLD, so a trigger rejects the change.
+-- subscriptions, stripe_events, usage_limits and email_outbox are written only
+-- by the server (service_role or the billing SQL functions).
+--
+-- Idempotent: policies are dropped and created again, grants and revokes can
+-- be repeated.
+
+-- profiles ---------------------------------------------------------------------
+
+alter table public.profiles enable row level security;
+
+-- Policies are permissive, so an app's own profiles policies still apply;
+-- ours only add "own row" access for signed-in users.
+drop policy if exists billing_profiles_select_own on public.profiles;
+create policy billing_profiles_select_own on public.profiles
+  for select to authenticated
+  using ((select auth.uid()) = id);
+
+drop policy if exists billing_profiles_update_own on public.profiles;
+create policy billing_profiles_update_own on public.profiles
+  for update to authenticated
+  using ((select auth.uid()) = id)
+  with check ((select auth.uid()) = id);
+
+-- The app's table: grant what our policies need and revoke nothing the app
+-- may rely on. Row level security decides which rows a client sees.
+grant select, update on public.profiles to authenticated;
+grant all on public.profiles to service_role;
+
+-- Rejects, for client roles, an insert that sets a billing column or an update
+-- that changes one (SQLSTATE 42501). Not SECURITY DEFINER on purpose: inside
+-- the billing functions (which are) current_user is their owner, so the
+-- server's writes pass.
+create or replace function public.billing_guard_profile_columns()
+returns trigger
+language plpgsql
+set search_path = public, pg_temp
+as $$
+declare
+  v_column text;
+begin
+  if current_user not in ('anon', 'authenticated') then
+    return new;
+  end if;
+
+  if tg_op = 'INSERT' then
+    v_column := case
+      when new.stripe_customer_id is not null then 'stripe_customer_id'
+      when new.active_plan is not null then 'active_plan'
+      when new.active_status is not null then 'active_status'
+      when new.active_subscription_id is not null then 'active_subscription_id'
+      when new.subscription_current_period_end is not null then 'subscription_current_period_end'
+      when new.cancel_at_period_end then 'cancel_at_period_end'
+      when new.billing_updated_at is not null then 'billing_updated_at'
+    end;
+  else
+    v_column := case
+      when new.stripe_customer_id is distinct from old.stripe_customer_id then 'stripe_customer_id'
+      when new.active_plan is distinct from old.active_plan then 'active_plan'
+      when new.active_status is distinct from old.active_status then 'active_status'
+      when new.active_subscription_id is distinct from old.active_subscription_id then 'active_subscription_id'
+      when new.subscription_current_period_end is distinct from old.subscription_current_period_end
+        then 'subscription_current_period_end'
+      when new.cancel_at_period_end is distinct from old.cancel_at_period_end then 'cancel_at_period_end'
+      when new.billing_updated_at is distinct from old.billing_updated_at then 'billing_updated_at'
+    end;
+  end if;
+
+  if v_column is not null then
+    raise exception 'profiles.% is a billing column and cannot be written by %', v_column, current_user
+      using errcode = '42501',
+            hint = 'Billing columns are written only by the billing server.';
+  end if;
+  return new;
+end;
+$$;
+
+revoke all on function public.billing_guard_profile_columns() from public, anon, authenticated;
+
+create or replace trigger billing_guard_profile_columns
+  before insert or update on public.profiles
+  for each row execute function public.billing_guard_profile_columns();
+
+-- subscriptions ----------------------------------------------------------------
+
+alter table public.subscriptions enable row level security;
+
+drop policy if exists billing_subscriptions_select_own on public.subscriptions;
+create policy billing_subscriptions_select_own on public.subscriptions
+  for select to authenticated
+  using ((select auth.uid()) = user_id);
+
+revoke all on public.subscriptions from anon, authenticated;
+grant select on public.subscriptions to authenticated;
+grant all on public.subscriptions to service_role;
+
+-- stripe_events (server only) --------------------------------------------------
+
+alter table public.stripe_events enable row level security;
+
+revoke all on public.stripe_events from anon, authenticated;
+grant all on public.stripe_events to service_role;
+
+-- usage_limits (users read their own; writes through the functions) ----------
+
+alter table public.usage_limits enable row level security;
+
+drop policy if exists billing_usage_limits_select_own on public.usage_limits;
+create policy billing_usage_limits_select_own on public.usage_limits
+  for select to authenticated
+  using ((select auth.uid()) = user_id);
+
+revoke all on public.usage_limits from anon, authenticated;
+grant select on public.usage_limits to authenticated;
+grant all on public.usage_limits to service_role;
+
+-- email_outbox (server only) ---------------------------------------------------
+
+alter table public.email_outbox enable row level security;
+
+revoke all on public.email_outbox from anon, authenticated;
+revoke all on sequence public.email_outbox_id_seq from anon, authenticated;
+grant all on public.email_outbox to service_role;
+grant usage, select on sequence public.email_outbox_id_seq to service_role;
