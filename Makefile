@@ -5,8 +5,14 @@ BILLING := $(GO) run ./cmd/billing
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR ?= build
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+# ENV picks the samconfig.toml environment of `make deploy` (dev, staging, prod).
+ENV ?= dev
+# PLANS_FILE: a plan catalog to ship next to each bootstrap as plans.json
+# (then deploy with BillingPlansFile=/var/task/plans.json); empty = embedded default.
+PLANS_FILE ?=
 
-.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean
+.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy
 
 ## dev: the whole stack on one machine (Postgres, stripe-mock, migrations, all functions)
 dev:
@@ -31,12 +37,34 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-## build: one bootstrap per function for AWS Lambda (linux/arm64)
+## build: one bootstrap per function for AWS Lambda (linux/arm64), in build/<name>/bootstrap
 build:
 	@for f in $(FUNCTIONS); do \
 	  echo "build $$f"; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
+	  $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+
+# sam build (BuildMethod: makefile) runs `make build-<LogicalId>` with
+# ARTIFACTS_DIR set; the bootstrap (and plans.json with PLANS_FILE) go there.
+lambda-bootstrap = @test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }; \
+	echo "build $(1) -> $(ARTIFACTS_DIR)/bootstrap"; \
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1) \
+	$(if $(PLANS_FILE),&& cp $(PLANS_FILE) $(ARTIFACTS_DIR)/plans.json)
+
+build-CreateCheckoutSessionFunction:
+	$(call lambda-bootstrap,create-checkout-session)
+build-HandleStripeWebhookFunction:
+	$(call lambda-bootstrap,handle-stripe-webhook)
+build-CancelSubscriptionFunction:
+	$(call lambda-bootstrap,cancel-subscription)
+build-ResumeSubscriptionFunction:
+	$(call lambda-bootstrap,resume-subscription)
+build-CheckSubscriptionFunction:
+	$(call lambda-bootstrap,check-subscription)
+build-CreatePortalSessionFunction:
+	$(call lambda-bootstrap,create-portal-session)
+build-ReconcileSubscriptionsFunction:
+	$(call lambda-bootstrap,reconcile-subscriptions)
 
 ## wasm: GOOS=wasip1 builds of every function
 wasm:
@@ -45,9 +73,27 @@ wasm:
 	  CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags "-s -w" -o $(BUILD_DIR)/wasm/$$f.wasm ./functions/$$f || exit 1; \
 	done
 
-## package-sizes: the size of every Lambda bootstrap
+## package-sizes: the size of every Lambda bootstrap and of its zip, and whether it links stripe-go
 package-sizes: build
-	@for f in $(FUNCTIONS); do printf "%-28s %8d bytes\n" $$f $$(stat -c %s $(BUILD_DIR)/$$f/bootstrap); done
+	@printf "%-26s %10s %10s  %s\n" function bootstrap zipped stripe-go
+	@for f in $(FUNCTIONS); do \
+	  b=$(BUILD_DIR)/$$f/bootstrap; \
+	  z=$$(gzip -9 -c $$b | wc -c); \
+	  if $(GO) version -m $$b | grep -q 'github.com/stripe/stripe-go'; then s=yes; else s=no; fi; \
+	  printf "%-26s %10d %10d  %s\n" $$f $$(stat -c %s $$b) $$z $$s; \
+	done
+
+## validate: lint the SAM template (cfn-lint; `sam validate --lint` when the SAM CLI is installed)
+validate:
+	cfn-lint template.yaml
+	@if command -v sam >/dev/null; then sam validate --lint --template-file template.yaml; else echo "sam not installed: skipped sam validate --lint"; fi
+
+## deploy: sam build and sam deploy for ENV (dev, staging, prod; see samconfig.toml)
+deploy:
+	@case "$(ENV)" in dev|staging|prod) ;; *) echo "ENV must be dev, staging or prod (got '$(ENV)')"; exit 1;; esac
+	sam validate --lint --template-file template.yaml
+	sam build --config-env $(ENV)
+	sam deploy --config-env $(ENV)
 
 ## bench: the benchmarks against real Postgres and stripe-mock
 bench:
