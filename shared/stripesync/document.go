@@ -1,0 +1,142 @@
+package stripesync
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// The JSON document billing_apply_event takes (see its comment in
+// migrations/20261121020100_billing_apply_event.sql).
+
+type eventDoc struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	Livemode   bool            `json:"livemode"`
+	Created    time.Time       `json:"created"`
+	APIVersion string          `json:"api_version,omitempty"`
+	Status     string          `json:"status"`
+	Payload    json.RawMessage `json:"payload,omitempty"`
+}
+
+type subscriptionDoc struct {
+	ID                   string          `json:"id"`
+	CustomerID           string          `json:"customer_id"`
+	UserID               string          `json:"user_id,omitempty"`
+	Status               string          `json:"status"`
+	PriceID              string          `json:"price_id"`
+	Plan                 string          `json:"plan"`
+	Quantity             int64           `json:"quantity"`
+	Livemode             bool            `json:"livemode"`
+	CurrentPeriodStart   *time.Time      `json:"current_period_start"`
+	CurrentPeriodEnd     *time.Time      `json:"current_period_end"`
+	CancelAtPeriodEnd    bool            `json:"cancel_at_period_end"`
+	CancelAt             *time.Time      `json:"cancel_at"`
+	CanceledAt           *time.Time      `json:"canceled_at"`
+	EndedAt              *time.Time      `json:"ended_at"`
+	TrialStart           *time.Time      `json:"trial_start"`
+	TrialEnd             *time.Time      `json:"trial_end"`
+	CancellationReason   string          `json:"cancellation_reason,omitempty"`
+	CancellationFeedback string          `json:"cancellation_feedback,omitempty"`
+	CancellationComment  string          `json:"cancellation_comment,omitempty"`
+	StripeCreated        *time.Time      `json:"stripe_created"`
+	StateAt              time.Time       `json:"state_at"`
+	Source               string          `json:"source"`
+	Raw                  json.RawMessage `json:"raw,omitempty"`
+}
+
+type planDoc struct {
+	Paid   bool            `json:"paid"`
+	Limits map[string]*int `json:"limits"`
+}
+
+type catalogDoc struct {
+	FreePlan           string             `json:"free_plan"`
+	PastDueKeepsAccess bool               `json:"past_due_keeps_access"`
+	TimeZone           string             `json:"time_zone"`
+	Plans              map[string]planDoc `json:"plans"`
+}
+
+type applyDoc struct {
+	Event               *eventDoc        `json:"event,omitempty"`
+	CustomerID          string           `json:"customer_id,omitempty"`
+	Subscription        *subscriptionDoc `json:"subscription,omitempty"`
+	RequireSubscription string           `json:"require_subscription,omitempty"`
+	Link                *Link            `json:"link,omitempty"`
+	Emails              []Email          `json:"emails"`
+	Locale              string           `json:"locale"`
+	Catalog             json.RawMessage  `json:"catalog"`
+}
+
+// catalogJSON is the catalog as billing_refresh_user reads it, built once:
+// every plan says whether it is paid and its limit for every limit name of
+// the catalog (a plan that does not name a limit allows 0 of it, so a
+// downgrade never keeps a counter of the plan before).
+func (s *Syncer) catalogJSON() json.RawMessage {
+	s.once.Do(func() {
+		c := s.Catalog
+		doc := catalogDoc{FreePlan: c.FreePlan, PastDueKeepsAccess: c.PastDueKeepsAccess,
+			TimeZone: c.Location().String(), Plans: map[string]planDoc{}}
+		for _, p := range c.Plans {
+			limits := map[string]*int{}
+			for _, name := range c.LimitNames() {
+				v, unlimited, ok := p.Limit(name)
+				switch {
+				case !ok:
+					zero := 0
+					limits[name] = &zero
+				case unlimited:
+					limits[name] = nil
+				default:
+					limits[name] = &v
+				}
+			}
+			doc.Plans[p.ID] = planDoc{Paid: c.IsPaid(p.ID), Limits: limits}
+		}
+		s.catalog, _ = json.Marshal(doc)
+	})
+	return s.catalog
+}
+
+func (s *Syncer) document(ev *Event, payload json.RawMessage, status string, fx Effects) ([]byte, error) {
+	if s.Store == nil || s.Catalog == nil {
+		return nil, errors.New("stripesync: Syncer needs a Store and a Catalog")
+	}
+	locale := s.Locale
+	if locale == "" {
+		locale = "en"
+	}
+	doc := applyDoc{CustomerID: fx.CustomerID, RequireSubscription: fx.RequireSubscription,
+		Link: fx.Link, Emails: fx.Emails, Locale: locale, Catalog: s.catalogJSON()}
+	if doc.Emails == nil {
+		doc.Emails = []Email{}
+	}
+	if ev != nil {
+		doc.Event = &eventDoc{ID: ev.ID, Type: ev.Type, Livemode: ev.Livemode, Created: ev.Created,
+			APIVersion: ev.APIVersion, Status: status}
+		if json.Valid(payload) {
+			doc.Event.Payload = payload
+		}
+	}
+	if st := fx.Subscription; st != nil {
+		d := &subscriptionDoc{ID: st.ID, CustomerID: st.CustomerID, UserID: st.UserID, Status: st.Status,
+			PriceID: st.PriceID, Plan: st.Plan, Quantity: st.Quantity, Livemode: st.Livemode,
+			CurrentPeriodStart: st.CurrentPeriodStart, CurrentPeriodEnd: st.CurrentPeriodEnd,
+			CancelAtPeriodEnd: st.CancelAtPeriodEnd, CancelAt: st.CancelAt, CanceledAt: st.CanceledAt,
+			EndedAt: st.EndedAt, TrialStart: st.TrialStart, TrialEnd: st.TrialEnd,
+			CancellationReason: st.CancellationReason, CancellationFeedback: st.CancellationFeedback,
+			CancellationComment: st.CancellationComment, StateAt: st.StateAt, Source: st.Source}
+		if !st.Created.IsZero() {
+			created := st.Created
+			d.StripeCreated = &created
+		}
+		if json.Valid(st.Raw) {
+			d.Raw = st.Raw
+		}
+		doc.Subscription = d
+		if doc.CustomerID == "" {
+			doc.CustomerID = st.CustomerID
+		}
+	}
+	return json.Marshal(doc)
+}

@@ -1,0 +1,188 @@
+package stripesync
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"billing/shared/plans"
+	"billing/shared/store"
+)
+
+// Sources of a subscription state: where the object came from decides how
+// it is ordered against the stored one (see billing_apply_event).
+const (
+	// SourceEvent is a webhook event's payload, stamped with event.created.
+	SourceEvent = "event"
+	// SourceFetch is an object fetched from Stripe because an event could
+	// not be ordered; stamped with Stripe's response time.
+	SourceFetch = "fetch"
+	// SourceAPI is Stripe's answer to our own API call (cancel, resume,
+	// reconcile); stamped with Stripe's response time.
+	SourceAPI = "api"
+	// SourceEventTie is an event's payload applied on a same-second tie
+	// when Stripe could not be asked (the subscription is gone there).
+	SourceEventTie = "event_tie"
+)
+
+// UnknownPriceError is a subscription whose price is not in the catalog of
+// the current mode. Nothing is written: the catalog must be fixed, and
+// Stripe's retry then applies the event.
+type UnknownPriceError struct{ PriceID, SubscriptionID string }
+
+func (e *UnknownPriceError) Error() string {
+	return fmt.Sprintf("stripesync: unknown price %q on subscription %s: add it to the plan catalog", e.PriceID, e.SubscriptionID)
+}
+
+// Syncer applies Stripe objects to the database through billing_apply_event.
+type Syncer struct {
+	Store   *store.Store
+	Catalog *plans.Catalog
+	// Locale of the emails enqueued ("en" or "ja"); "" means "en".
+	Locale string
+	// PortalPath is the app page that opens the billing portal, linked
+	// from the payment-failed email; "" means "/account".
+	PortalPath string
+
+	once    sync.Once
+	catalog json.RawMessage
+}
+
+// ApplyResult is billing_apply_event's answer.
+type ApplyResult struct {
+	// Duplicate: the event was already applied; nothing changed.
+	Duplicate bool `json:"duplicate"`
+	// NeedsFetch is the subscription to fetch from Stripe before the call
+	// can be made again; nothing was written.
+	NeedsFetch string `json:"needs_fetch"`
+	// Status is "processed", "ignored", "duplicate" or "needs_fetch".
+	Status string `json:"status"`
+	// Subscription is "applied", "stale" (older than the stored state) or "none".
+	Subscription string `json:"subscription"`
+	// UserIDs are the users whose snapshot was recomputed.
+	UserIDs []string `json:"user_ids"`
+	// EmailIDs are the outbox rows written, to send after the commit.
+	EmailIDs []int64 `json:"email_ids"`
+	// Link is the outcome of a customer link: "linked", "already_linked",
+	// "unknown_user", "user_has_other_customer", "customer_has_other_user", or "".
+	Link string `json:"link"`
+	// HeldEmails counts the emails of the customer waiting for its user.
+	HeldEmails int `json:"held_emails"`
+}
+
+// State is one subscription object ready to apply: parsed, its plan
+// resolved, and stamped with Stripe's clock.
+type State struct {
+	Subscription
+	Plan    string
+	Raw     json.RawMessage
+	StateAt time.Time
+	Source  string
+}
+
+// Link links a user to a Stripe customer (checkout.session.completed).
+type Link struct {
+	UserID     string `json:"user_id"`
+	CustomerID string `json:"customer_id"`
+}
+
+// Email is one logical transactional email; DedupeKey makes it once.
+type Email struct {
+	Kind           string         `json:"kind"`
+	DedupeKey      string         `json:"dedupe_key"`
+	SubscriptionID string         `json:"subscription_id,omitempty"`
+	CustomerID     string         `json:"customer_id,omitempty"`
+	TemplateData   map[string]any `json:"template_data"`
+}
+
+// Effects is everything one event or API answer changes.
+type Effects struct {
+	// CustomerID serializes the call with the customer's other events.
+	CustomerID string
+	// Subscription is the state to apply, or nil.
+	Subscription *State
+	// RequireSubscription makes the call answer NeedsFetch when that
+	// subscription is not stored yet (checkout and invoice events).
+	RequireSubscription string
+	// Link is the customer link of a checkout, or nil.
+	Link *Link
+	// Emails are the logical emails to enqueue.
+	Emails []Email
+}
+
+// Resolve parses a subscription object, maps its price to a plan and
+// returns it stamped with stateAt and source. An unknown price is an
+// *UnknownPriceError.
+func (s *Syncer) Resolve(raw []byte, stateAt time.Time, source string) (State, error) {
+	sub, err := ParseSubscription(raw)
+	if err != nil {
+		return State{}, err
+	}
+	for _, price := range sub.PriceIDs {
+		if p, ok := s.Catalog.PlanForPrice(price); ok {
+			sub.PriceID = price
+			return State{Subscription: sub, Plan: p.ID, Raw: json.RawMessage(raw),
+				StateAt: stateAt.UTC().Truncate(time.Second), Source: source}, nil
+		}
+	}
+	return State{}, &UnknownPriceError{PriceID: sub.PriceID, SubscriptionID: sub.ID}
+}
+
+// SubscriptionEffects is what a subscription state changes: the state, a
+// link by metadata.supabase_uid (applied in SQL), and its emails.
+func (s *Syncer) SubscriptionEffects(st State) Effects {
+	return Effects{CustomerID: st.CustomerID, Subscription: &st, Emails: s.SubscriptionEmails(st)}
+}
+
+// ApplySubscription maps the price to a plan (unknown price ->
+// *UnknownPriceError, nothing written) and calls the SQL apply function;
+// stateAt is the Stripe-clock time of the object (event.created for
+// events; stripeclient.ResponseTime(resp.Header) for API answers — never
+// the local clock); source is "event", "api" or "fetch". The caller sends
+// the result's EmailIDs after it returns.
+func (s *Syncer) ApplySubscription(ctx context.Context, raw []byte, stateAt time.Time, source string) (ApplyResult, error) {
+	st, err := s.Resolve(raw, stateAt, source)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	return s.Apply(ctx, nil, nil, s.SubscriptionEffects(st))
+}
+
+// Apply makes the one SQL call that records ev (nil for API answers; its
+// body payload is kept as the audit log) and applies fx, in one
+// transaction.
+func (s *Syncer) Apply(ctx context.Context, ev *Event, payload json.RawMessage, fx Effects) (ApplyResult, error) {
+	return s.apply(ctx, ev, payload, "processed", fx)
+}
+
+// RecordIgnored records an event of a type billing does not act on.
+func (s *Syncer) RecordIgnored(ctx context.Context, ev Event, payload json.RawMessage) (ApplyResult, error) {
+	return s.apply(ctx, &ev, payload, "ignored", Effects{})
+}
+
+func (s *Syncer) apply(ctx context.Context, ev *Event, payload json.RawMessage, status string, fx Effects) (ApplyResult, error) {
+	doc, err := s.document(ev, payload, status, fx)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	var res ApplyResult
+	if err := s.Store.Call(ctx, "billing_apply_event", []store.Arg{{Name: "p_event", Value: doc}}, &res); err != nil {
+		return ApplyResult{}, err
+	}
+	return res, nil
+}
+
+// RecordFailure keeps a 'failed' row for ev with the error (never over a
+// processed one), in its own call after the apply rolled back.
+func (s *Syncer) RecordFailure(ctx context.Context, ev Event, payload json.RawMessage, cause error) error {
+	if !json.Valid(payload) {
+		payload = nil
+	}
+	return s.Store.Call(ctx, "billing_record_event_failure", []store.Arg{
+		{Name: "p_event_id", Value: ev.ID}, {Name: "p_type", Value: ev.Type},
+		{Name: "p_livemode", Value: ev.Livemode}, {Name: "p_created", Value: ev.Created},
+		{Name: "p_payload", Value: payload}, {Name: "p_error", Value: cause.Error()},
+	}, nil)
+}
