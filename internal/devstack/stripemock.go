@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,8 +20,9 @@ const StripeMockVersion = "v0.180.0"
 
 // StripeMock is a stripe-mock process this process started.
 type StripeMock struct {
-	URL string
-	cmd *exec.Cmd
+	URL    string
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // EnsureStripeMock returns the path of the pinned stripe-mock binary in
@@ -64,12 +66,21 @@ func StartStripeMock(ctx context.Context, binDir string, port int, log io.Writer
 		}
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(path, "-http-addr", addr)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	// stripe-mock also serves HTTPS, on :12112 unless told otherwise; give
+	// it a port of its own so parallel instances do not collide.
+	tlsPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, "-http-addr", addr, "-https-addr", fmt.Sprintf("127.0.0.1:%d", tlsPort))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	m := &StripeMock{URL: "http://" + addr, cmd: cmd}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	m := &StripeMock{URL: "http://" + addr, cmd: cmd, exited: exited}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.URL+"/v1/customers", nil)
@@ -79,9 +90,14 @@ func StartStripeMock(ctx context.Context, binDir string, port int, log io.Writer
 			res.Body.Close()
 			return m, nil
 		}
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("stripe-mock exited: %s", lastLines(out.String(), 5))
+		default:
+		}
 		if time.Now().After(deadline) {
 			m.Stop()
-			return nil, errors.New("stripe-mock did not start")
+			return nil, errors.New("stripe-mock did not start: " + lastLines(out.String(), 5))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -91,6 +107,6 @@ func StartStripeMock(ctx context.Context, binDir string, port int, log io.Writer
 func (m *StripeMock) Stop() {
 	if m.cmd != nil && m.cmd.Process != nil {
 		_ = m.cmd.Process.Kill()
-		_ = m.cmd.Wait()
+		<-m.exited
 	}
 }
