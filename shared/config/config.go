@@ -156,6 +156,9 @@ func (c *Config) Validate() error {
 	if n&NeedAuth != 0 && c.JWTSecret == "" && c.SupabaseURL == "" {
 		return fmt.Errorf("config: SUPABASE_JWT_SECRET is not set (or set SUPABASE_URL to verify tokens with the project's JWKS)")
 	}
+	if n&NeedStripe != 0 && c.StripeSecretKey == "" {
+		return fmt.Errorf("config: STRIPE_SECRET_KEY is not set")
+	}
 	if n&(NeedStripe|NeedWebhook|NeedPlans) != 0 {
 		if c.Mode == "" {
 			c.Mode = modeOfKey(c.StripeSecretKey)
@@ -165,9 +168,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	if n&NeedStripe != 0 {
-		if c.StripeSecretKey == "" {
-			return fmt.Errorf("config: STRIPE_SECRET_KEY is not set")
-		}
 		if km := modeOfKey(c.StripeSecretKey); km != "" && km != c.Mode && c.StripeAPIBase == "" {
 			return fmt.Errorf("config: STRIPE_SECRET_KEY is a %s key but STRIPE_MODE is %q", km, c.Mode)
 		}
