@@ -5,6 +5,7 @@ package registry
 
 import (
 	"billing/functions/check-subscription/checksub"
+	"billing/functions/create-checkout-session/checkout"
 	"billing/shared/function"
 )
 
@@ -12,5 +13,6 @@ import (
 func All() []function.Spec {
 	return []function.Spec{
 		checksub.Spec,
+		checkout.Spec,
 	}
 }

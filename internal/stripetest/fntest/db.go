@@ -1,0 +1,101 @@
+package fntest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"billing/internal/testdb"
+)
+
+// Sub is a subscriptions row for test setup. Zero fields get defaults:
+// CustomerID "cus_"+ID, Status "active", Plan "standard" with its test
+// price, a period from a month before PeriodEnd to PeriodEnd (default 20
+// days from now), created 40 days ago. StateAt defaults to an hour ago, so
+// that any state Stripe answers with now is newer.
+type Sub struct {
+	ID, UserID, CustomerID, Status, Plan, PriceID string
+	PeriodEnd                                     time.Time
+	CancelAtPeriodEnd                             bool
+	CancelAt                                      *time.Time
+	StateAt                                       time.Time
+}
+
+// InsertSubscription inserts s as the superuser and returns it with its
+// defaults filled in.
+func InsertSubscription(t testing.TB, db *testdb.DB, s Sub) Sub {
+	t.Helper()
+	if s.CustomerID == "" {
+		s.CustomerID = "cus_" + s.ID
+	}
+	if s.Status == "" {
+		s.Status = "active"
+	}
+	if s.Plan == "" {
+		s.Plan = "standard"
+	}
+	if s.PriceID == "" {
+		s.PriceID = map[string]string{"standard": StandardPrice, "premium": PremiumPrice}[s.Plan]
+	}
+	if s.PeriodEnd.IsZero() {
+		s.PeriodEnd = time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
+	}
+	if s.StateAt.IsZero() {
+		s.StateAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	}
+	var user any
+	if s.UserID != "" {
+		user = s.UserID
+	}
+	db.MustExec(t, `insert into public.subscriptions (id, user_id, customer_id, status, price_id, plan,
+		current_period_start, current_period_end, cancel_at_period_end, cancel_at, stripe_created, state_at)
+		values ($1, $2, $3, $4, $5, $6, $7::timestamptz - interval '1 month', $7, $8, $9,
+		        now() - interval '40 days', $10)`,
+		s.ID, user, s.CustomerID, s.Status, s.PriceID, s.Plan, s.PeriodEnd, s.CancelAtPeriodEnd, s.CancelAt, s.StateAt)
+	return s
+}
+
+// LinkCustomer sets the user's profiles.stripe_customer_id.
+func LinkCustomer(t testing.TB, db *testdb.DB, userID, customerID string) {
+	t.Helper()
+	db.MustExec(t, `update public.profiles set stripe_customer_id = $2 where id = $1`, userID, customerID)
+}
+
+// CustomerOf reads the user's profiles.stripe_customer_id ("" when null).
+func CustomerOf(t testing.TB, db *testdb.DB, userID string) string {
+	t.Helper()
+	var c *string
+	if err := db.Pool.QueryRow(context.Background(),
+		`select stripe_customer_id from public.profiles where id = $1`, userID).Scan(&c); err != nil {
+		t.Fatalf("fntest: read profile %s: %v", userID, err)
+	}
+	if c == nil {
+		return ""
+	}
+	return *c
+}
+
+// SubState is what tests read back of a subscriptions row.
+type SubState struct {
+	Status               string
+	CancelAtPeriodEnd    bool
+	CancelAt             *time.Time
+	CurrentPeriodEnd     *time.Time
+	CancellationFeedback *string
+	CancellationComment  *string
+	UserID               *string
+}
+
+// ReadSubscription reads the row id.
+func ReadSubscription(t testing.TB, db *testdb.DB, id string) SubState {
+	t.Helper()
+	var s SubState
+	err := db.Pool.QueryRow(context.Background(), `select status, cancel_at_period_end, cancel_at,
+		current_period_end, cancellation_feedback, cancellation_comment, user_id::text
+		from public.subscriptions where id = $1`, id).Scan(&s.Status, &s.CancelAtPeriodEnd, &s.CancelAt,
+		&s.CurrentPeriodEnd, &s.CancellationFeedback, &s.CancellationComment, &s.UserID)
+	if err != nil {
+		t.Fatalf("fntest: read subscription %s: %v", id, err)
+	}
+	return s
+}
