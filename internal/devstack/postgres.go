@@ -97,6 +97,9 @@ func StartPostgres(ctx context.Context, dataDir string, port int, fast bool, log
 	if err != nil {
 		return nil, err
 	}
+	if dataDir, err = filepath.Abs(dataDir); err != nil {
+		return nil, err
+	}
 	if port == 0 {
 		if port, err = FreePort(); err != nil {
 			return nil, err
