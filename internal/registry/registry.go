@@ -4,6 +4,7 @@
 package registry
 
 import (
+	"billing/functions/cancel-subscription/cancelsub"
 	"billing/functions/check-subscription/checksub"
 	"billing/functions/create-checkout-session/checkout"
 	"billing/shared/function"
@@ -12,6 +13,7 @@ import (
 // All returns the Spec of every function, in URL-name order.
 func All() []function.Spec {
 	return []function.Spec{
+		cancelsub.Spec,
 		checksub.Spec,
 		checkout.Spec,
 	}

@@ -2,9 +2,12 @@ package fntest
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"billing/internal/stripetest"
 	"billing/internal/testdb"
 )
 
@@ -98,4 +101,39 @@ func ReadSubscription(t testing.TB, db *testdb.DB, id string) SubState {
 		t.Fatalf("fntest: read subscription %s: %v", id, err)
 	}
 	return s
+}
+
+// MirrorSubscriptions makes the proxy answer reads and updates of the
+// subscriptions in subs (by ID) with their state, changed as Stripe would
+// by the update's cancel_at_period_end and cancel_at, instead of
+// stripe-mock's fixture (whose price, customer and 2009 periods would not
+// fit the test's database). The map is read at each request; guard it with
+// mu when a test changes it while calls run.
+func (e *Env) MirrorSubscriptions(mu *sync.Mutex, subs map[string]Sub) {
+	e.Proxy.Rewrite("", "/v1/subscriptions/", func(req stripetest.Request, body map[string]any) {
+		id := strings.TrimPrefix(req.Path, "/v1/subscriptions/")
+		mu.Lock()
+		s, ok := subs[id]
+		mu.Unlock()
+		if !ok {
+			return
+		}
+		cancelAt := s.CancelAt
+		if req.Form.Has("cancel_at") {
+			cancelAt = nil
+		}
+		stripetest.SetSubscription(req, body, stripetest.Subscription{
+			ID: s.ID, CustomerID: s.CustomerID, Status: s.Status, PriceID: s.PriceID, UserID: s.UserID,
+			CurrentPeriodStart: s.PeriodEnd.AddDate(0, -1, 0), CurrentPeriodEnd: s.PeriodEnd,
+			CancelAt: cancelAt, Created: time.Now().Add(-40 * 24 * time.Hour),
+		})
+		switch req.Form.Get("cancel_at_period_end") {
+		case "true":
+			body["cancel_at_period_end"] = true
+		case "false":
+			body["cancel_at_period_end"] = false
+		default:
+			body["cancel_at_period_end"] = s.CancelAtPeriodEnd
+		}
+	})
 }

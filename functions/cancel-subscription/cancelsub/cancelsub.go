@@ -1,0 +1,198 @@
+// Package cancelsub is the cancel-subscription function: it schedules the
+// caller's current subscription to cancel at the end of its paid period
+// (cancel_at_period_end=true, with Stripe's cancellation_details when the
+// user gave a reason), so access stays until then.
+//
+// The subscription is always the caller's, read from the database; an ID in
+// the body is ignored. Stripe's answer is applied to the database at once
+// through stripesync (billing_apply_event, the SQL path the webhook uses),
+// so the answer, the check-subscription body, already shows
+// cancelAtPeriodEnd and accessUntil. Cancelling twice is not an error.
+package cancelsub
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"billing/functions/check-subscription/checksub"
+	"billing/shared/auth"
+	"billing/shared/config"
+	"billing/shared/function"
+	"billing/shared/httpkit"
+	"billing/shared/plans"
+	"billing/shared/store"
+	"billing/shared/stripeclient"
+	"billing/shared/stripesync"
+)
+
+// Name is the function's URL name.
+const Name = "cancel-subscription"
+
+// MaxCommentLength is the longest comment accepted, in characters.
+const MaxCommentLength = 500
+
+// Reasons are the values of Stripe's cancellation_details.feedback.
+var Reasons = []string{
+	"customer_service", "low_quality", "missing_features", "other",
+	"switched_service", "too_complex", "too_expensive", "unused",
+}
+
+// Spec describes the function for function.Main and the local server.
+var Spec = function.Spec{
+	Name:  Name,
+	Needs: config.NeedDatabase | config.NeedAuth | config.NeedStripe | config.NeedPlans | config.NeedSite,
+	Build: func(_ context.Context, d *function.Deps) (http.Handler, error) {
+		sc := stripeclient.New(d.Config.StripeSecretKey, d.Config.StripeAPIBase, nil, d.Log)
+		ap := SyncApplier{Syncer: &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog}}
+		return New(d.Verifier, d.Store, sc.Subscriptions, ap, d.Catalog, time.Now), nil
+	},
+}
+
+// Authenticator verifies the caller's token.
+type Authenticator interface {
+	FromRequest(r *http.Request) (auth.User, error)
+}
+
+// StateReader reads a user's billing state.
+type StateReader interface {
+	UserState(ctx context.Context, userID string) (store.UserState, error)
+}
+
+// SubscriptionUpdater updates Stripe subscriptions (stripe-go's subscription.Client).
+type SubscriptionUpdater interface {
+	Update(id string, params *stripe.SubscriptionParams) (*stripe.Subscription, error)
+}
+
+// Applier applies a subscription object Stripe answered with to the
+// database; stateAt is Stripe's clock reading of the answer.
+type Applier interface {
+	ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error)
+}
+
+// New returns the cancel-subscription handler.
+func New(a Authenticator, st StateReader, subs SubscriptionUpdater, ap Applier, cat *plans.Catalog, now func() time.Time) http.Handler {
+	h := &handler{auth: a, state: st, subs: subs, apply: ap, catalog: cat, now: now}
+	return httpkit.Handle(h.serve)
+}
+
+type handler struct {
+	auth    Authenticator
+	state   StateReader
+	subs    SubscriptionUpdater
+	apply   Applier
+	catalog *plans.Catalog
+	now     func() time.Time
+}
+
+// Params is the request body; both fields are optional. Unknown fields
+// (such as a subscriptionId or userId older clients send) are ignored.
+type Params struct {
+	Reason  string `json:"reason"`
+	Comment string `json:"comment"`
+}
+
+func (p *Params) validate() error {
+	p.Reason = strings.TrimSpace(p.Reason)
+	p.Comment = strings.TrimSpace(p.Comment)
+	if p.Reason != "" && !slices.Contains(Reasons, p.Reason) {
+		return httpkit.BadRequest("Field \"reason\" must be one of %s (got %q).",
+			strings.Join(Reasons, ", "), truncate(p.Reason, 64))
+	}
+	if n := utf8.RuneCountInString(p.Comment); n > MaxCommentLength {
+		return httpkit.BadRequest("Field \"comment\" is %d characters long; at most %d are allowed.", n, MaxCommentLength)
+	}
+	if !utf8.ValidString(p.Comment) {
+		return httpkit.BadRequest("Field \"comment\" is not valid UTF-8.")
+	}
+	return nil
+}
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
+	if err := httpkit.Methods(r, http.MethodPost); err != nil {
+		return err
+	}
+	user, err := h.auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	var p Params
+	if err := httpkit.DecodeJSON(w, r, httpkit.AppBodyLimit, &p); err != nil {
+		return err
+	}
+	if err := p.validate(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	st, err := h.state.UserState(ctx, user.ID)
+	if err != nil {
+		return dbError(err)
+	}
+	sub, ok := Current(st.Subscriptions, h.now())
+	if !ok {
+		return httpkit.NewError(http.StatusNotFound, httpkit.CodeNoSubscription,
+			"You have no subscription to cancel.")
+	}
+	log := httpkit.Logger(ctx).With("user_id", user.ID, "subscription_id", sub.ID)
+	if sub.CancelAtPeriodEnd || sub.CancelAt != nil {
+		log.InfoContext(ctx, "cancel: already scheduled")
+		return h.answer(w, r, user.ID)
+	}
+	params := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)}
+	params.Context = ctx
+	if p.Reason != "" || p.Comment != "" {
+		params.CancellationDetails = &stripe.SubscriptionCancellationDetailsParams{}
+		if p.Reason != "" {
+			params.CancellationDetails.Feedback = stripe.String(p.Reason)
+		}
+		if p.Comment != "" {
+			params.CancellationDetails.Comment = stripe.String(p.Comment)
+		}
+	}
+	params.SetIdempotencyKey("cancel-subscription:" + sub.ID + ":" + auth.NewUUID())
+	updated, err := h.subs.Update(sub.ID, params)
+	if err != nil {
+		return stripeclient.Error(ctx, "cancel subscription", err)
+	}
+	if err := h.applyAnswer(ctx, updated); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "cancel scheduled", "reason", p.Reason)
+	return h.answer(w, r, user.ID)
+}
+
+// applyAnswer stores Stripe's answer through the webhook's SQL path,
+// stamped with Stripe's clock.
+func (h *handler) applyAnswer(ctx context.Context, s *stripe.Subscription) error {
+	if s.LastResponse == nil || len(s.LastResponse.RawJSON) == 0 {
+		return httpkit.Internal(errors.New("stripe answered without a body"))
+	}
+	at := stripeclient.ResponseTime(s.LastResponse.Header, h.now())
+	if _, err := h.apply.ApplyAnswer(ctx, s.LastResponse.RawJSON, at); err != nil {
+		return applyError(err)
+	}
+	return nil
+}
+
+// answer writes the check-subscription body of the user.
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, userID string) error {
+	res, err := checksub.Compute(r.Context(), h.state, h.catalog, userID, h.now())
+	if err != nil {
+		return err
+	}
+	httpkit.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,216 @@
+package cancelsub_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"billing/functions/cancel-subscription/cancelsub"
+	"billing/functions/check-subscription/checksub"
+	"billing/internal/stripetest/fntest"
+)
+
+// world is a running cancel-subscription with users and subscriptions.
+type world struct {
+	e    *fntest.Env
+	mu   sync.Mutex
+	subs map[string]fntest.Sub
+}
+
+func start(t *testing.T, path string) *world {
+	t.Helper()
+	w := &world{e: fntest.Start(t, cancelsub.Spec, fntest.Options{Path: path}), subs: map[string]fntest.Sub{}}
+	w.e.MirrorSubscriptions(&w.mu, w.subs)
+	return w
+}
+
+// subscribe gives a new user the subscription s (ID and customer derived
+// from name) and returns the user's ID and token.
+func (w *world) subscribe(t *testing.T, name string, s fntest.Sub) (string, string) {
+	t.Helper()
+	user := w.e.DB.CreateUser(t, "")
+	if s.ID != "" || s.Status != "" {
+		s.ID, s.UserID, s.CustomerID = "sub_"+name, user, "cus_"+name
+		s = fntest.InsertSubscription(t, w.e.DB, s)
+		fntest.LinkCustomer(t, w.e.DB, user, s.CustomerID)
+		w.mu.Lock()
+		w.subs[s.ID] = s
+		w.mu.Unlock()
+	}
+	return user, w.e.Token(t, user, "")
+}
+
+func TestCancelBothPaths(t *testing.T) {
+	for _, path := range []string{"pgx", "rest"} {
+		t.Run(path, func(t *testing.T) {
+			w := start(t, path)
+			check := fntest.Start(t, checksub.Spec, fntest.Options{Path: path, DB: w.e.DB})
+			end := time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
+			user, token := w.subscribe(t, "a"+path, fntest.Sub{Status: "active", PeriodEnd: end})
+			sub := "sub_a" + path
+
+			code, body := w.e.Post(t, token, `{"reason":"too_expensive","comment":"  Too pricey for me.  ","subscriptionId":"sub_other"}`)
+			if code != http.StatusOK {
+				t.Fatalf("status %d: %v", code, body)
+			}
+			wantEnd := end.Format(time.RFC3339)
+			if body["cancelAtPeriodEnd"] != true || body["accessUntil"] != wantEnd || body["subscribed"] != true || body["plan"] != "standard" {
+				t.Errorf("body = %v", body)
+			}
+			reqs := w.e.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")
+			if len(reqs) != 1 || reqs[0].Path != "/v1/subscriptions/"+sub {
+				t.Fatalf("Stripe updates: %+v", reqs)
+			}
+			r := reqs[0]
+			for k, v := range map[string]string{
+				"cancel_at_period_end":           "true",
+				"cancellation_details[feedback]": "too_expensive",
+				"cancellation_details[comment]":  "Too pricey for me.",
+			} {
+				if got := r.Form.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			if !strings.HasPrefix(r.IdempotencyKey, "cancel-subscription:"+sub+":") {
+				t.Errorf("idempotency key %q", r.IdempotencyKey)
+			}
+			row := fntest.ReadSubscription(t, w.e.DB, sub)
+			if !row.CancelAtPeriodEnd || row.CancellationFeedback == nil || *row.CancellationFeedback != "too_expensive" ||
+				row.CancellationComment == nil || *row.CancellationComment != "Too pricey for me." {
+				t.Errorf("stored row %+v", row)
+			}
+
+			// check-subscription right after shows the scheduled cancel.
+			code, cs := check.Post(t, check.Token(t, user, ""), "")
+			if code != 200 || cs["cancelAtPeriodEnd"] != true || cs["accessUntil"] != wantEnd || cs["subscribed"] != true {
+				t.Errorf("check-subscription after cancel: %d %v", code, cs)
+			}
+
+			// Twice is not an error, and Stripe is not asked again.
+			w.e.Proxy.Reset()
+			code, again := w.e.Post(t, token, `{}`)
+			if code != http.StatusOK || again["cancelAtPeriodEnd"] != true || again["accessUntil"] != wantEnd {
+				t.Errorf("second cancel: %d %v", code, again)
+			}
+			if n := w.e.Proxy.Count("", "/"); n != 0 {
+				t.Errorf("second cancel made %d Stripe calls", n)
+			}
+		})
+	}
+}
+
+func TestCancelWithoutDetails(t *testing.T) {
+	w := start(t, "pgx")
+	_, token := w.subscribe(t, "plain", fntest.Sub{Status: "trialing"})
+	if code, body := w.e.Do(t, fntest.Call{Token: token}); code != 200 || body["cancelAtPeriodEnd"] != true {
+		t.Fatalf("cancel with an empty body: %d %v", code, body)
+	}
+	r := w.e.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")[0]
+	for k := range r.Form {
+		if strings.HasPrefix(k, "cancellation_details") {
+			t.Errorf("sent %s without a reason or comment", k)
+		}
+	}
+}
+
+// TestCancelOnlyOwnSubscription: whatever the body says, a caller cancels
+// only their own subscription, and one without a subscription gets 404.
+func TestCancelOnlyOwnSubscription(t *testing.T) {
+	w := start(t, "pgx")
+	_, _ = w.subscribe(t, "victim", fntest.Sub{Status: "active"})
+	_, tokenB := w.subscribe(t, "attacker", fntest.Sub{Status: "active"})
+	_, tokenC := w.subscribe(t, "none", fntest.Sub{})
+	_, tokenD := w.subscribe(t, "ended", fntest.Sub{Status: "canceled"})
+	// The victim's subscription without a user (its event came before the
+	// checkout's) is still never anyone else's.
+	w.e.DB.MustExec(t, `update public.subscriptions set user_id = null where id = 'sub_victim'`)
+
+	body := `{"subscriptionId":"sub_victim","subscription_id":"sub_victim","customerId":"cus_victim"}`
+	t.Run("a subscriber cancels their own", func(t *testing.T) {
+		w.e.Proxy.Reset()
+		if code, b := w.e.Post(t, tokenB, body); code != 200 {
+			t.Fatalf("%d %v", code, b)
+		}
+		reqs := w.e.Proxy.Requests("", "/v1/subscriptions/")
+		if len(reqs) != 1 || reqs[0].Path != "/v1/subscriptions/sub_attacker" {
+			t.Fatalf("Stripe calls %+v", reqs)
+		}
+	})
+	for name, token := range map[string]string{"no subscription": tokenC, "only a canceled one": tokenD} {
+		t.Run(name, func(t *testing.T) {
+			w.e.Proxy.Reset()
+			code, b := w.e.Post(t, token, body)
+			if code != http.StatusNotFound || b["error"] != "no_subscription" {
+				t.Fatalf("%d %v, want 404 no_subscription", code, b)
+			}
+			if n := w.e.Proxy.Count("", "/"); n != 0 {
+				t.Errorf("%d Stripe calls", n)
+			}
+		})
+	}
+	if row := fntest.ReadSubscription(t, w.e.DB, "sub_victim"); row.CancelAtPeriodEnd {
+		t.Error("the victim's subscription was cancelled")
+	}
+}
+
+func TestCancelRejects(t *testing.T) {
+	w := start(t, "pgx")
+	_, token := w.subscribe(t, "rej", fntest.Sub{Status: "active"})
+	tests := []struct {
+		name       string
+		call       fntest.Call
+		wantStatus int
+		wantCode   string
+	}{
+		{"no token", fntest.Call{Body: `{}`}, 401, "missing_token"},
+		{"wrong method", fntest.Call{Method: "GET", Token: token}, 405, "method_not_allowed"},
+		{"wrong content type", fntest.Call{Token: token, ContentType: "text/plain", Body: `{}`}, 415, "unsupported_media_type"},
+		{"body over 64 KiB", fntest.Call{Token: token, Body: `{"comment":"` + strings.Repeat("x", 64<<10) + `"}`}, 413, "payload_too_large"},
+		{"unknown reason", fntest.Call{Token: token, Body: `{"reason":"bored"}`}, 400, "invalid_request"},
+		{"reason not a string", fntest.Call{Token: token, Body: `{"reason":3}`}, 400, "invalid_request"},
+		{"comment too long", fntest.Call{Token: token, Body: `{"comment":"` + strings.Repeat("é", cancelsub.MaxCommentLength+1) + `"}`}, 400, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w.e.Proxy.Reset()
+			code, body := w.e.Do(t, tt.call)
+			if code != tt.wantStatus || body["error"] != tt.wantCode {
+				t.Fatalf("got %d %v, want %d %s", code, body, tt.wantStatus, tt.wantCode)
+			}
+			if n := w.e.Proxy.Count("", "/"); n != 0 {
+				t.Errorf("%d Stripe calls for a rejected request", n)
+			}
+		})
+	}
+	t.Run("a comment of exactly the limit is fine", func(t *testing.T) {
+		code, body := w.e.Post(t, token, `{"reason":"other","comment":"`+strings.Repeat("é", cancelsub.MaxCommentLength)+`"}`)
+		if code != 200 {
+			t.Fatalf("%d %v", code, body)
+		}
+	})
+	if row := fntest.ReadSubscription(t, w.e.DB, "sub_rej"); !row.CancelAtPeriodEnd {
+		t.Error("the last call did not cancel")
+	}
+}
+
+func TestCancelStripeError(t *testing.T) {
+	w := start(t, "pgx")
+	_, token := w.subscribe(t, "fail", fntest.Sub{Status: "active"})
+	w.e.Proxy.Fail(http.MethodPost, "/v1/subscriptions/", 400,
+		map[string]any{"type": "invalid_request_error", "param": "cancellation_details[feedback]", "message": "Invalid"})
+	code, body := w.e.Post(t, token, `{"reason":"other"}`)
+	if code != http.StatusBadGateway || body["error"] != "stripe_error" {
+		t.Fatalf("%d %v, want 502 stripe_error", code, body)
+	}
+	if msg, _ := body["message"].(string); strings.Contains(msg, "req_") {
+		t.Errorf("message carries Stripe's request ID: %q", msg)
+	}
+	if !strings.Contains(w.e.Logs(), "req_stripetest_") {
+		t.Error("Stripe's request ID was not logged")
+	}
+	if row := fntest.ReadSubscription(t, w.e.DB, "sub_fail"); row.CancelAtPeriodEnd {
+		t.Error("the database says cancelled although Stripe refused")
+	}
+}
