@@ -1,0 +1,162 @@
+// Package webhook is the handle-stripe-webhook function: it verifies a
+// Stripe event over the raw bytes Stripe signed, and records and applies it
+// exactly once, in any order, with its transactional emails.
+//
+// Flow of one POST:
+//
+//  1. read the body (at most 1 MiB, else 413) and check Stripe-Signature
+//     with each configured secret (rotation), 300 s tolerance (else 400
+//     invalid_signature);
+//  2. read the envelope of any API version (else 400 invalid_request); an
+//     event whose livemode is not STRIPE_MODE's answers 200 and changes
+//     nothing;
+//  3. one billing_apply_event call records the event and applies its
+//     effects in one transaction (stripesync); a duplicate answers 200;
+//     a same-second subscription state (or an unreadable one, or a
+//     checkout/invoice whose subscription is not stored yet) is fetched
+//     from Stripe and the call is made again;
+//  4. after the commit the new outbox rows are sent; a mail failure never
+//     fails the webhook (the rows stay pending for the reconcile job).
+//
+// 5xx answers only failures worth a retry (database unavailable 503,
+// unknown price 500, Stripe unreachable 502/503); nothing of the event is
+// applied then, and a 'failed' row keeps the error for the reconcile job.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"billing/shared/httpkit"
+	"billing/shared/store"
+	"billing/shared/stripesync"
+)
+
+// Name is the function's URL name.
+const Name = "handle-stripe-webhook"
+
+// Mailer sends outbox rows after the commit (shared/mail's Sender, adapted).
+type Mailer interface {
+	SendIDs(ctx context.Context, ids []int64) error
+}
+
+// Options are the handler's dependencies.
+type Options struct {
+	// Verifier checks the signature.
+	Verifier Verifier
+	// Mode is STRIPE_MODE ("test" or "live"); events of the other mode
+	// change nothing.
+	Mode string
+	// Syncer records and applies events.
+	Syncer *stripesync.Syncer
+	// Fetcher reads subscriptions from Stripe when an event cannot be ordered.
+	Fetcher Fetcher
+	// Mailer sends the emails an event enqueued; nil sends nothing (the
+	// reconcile job sends pending rows).
+	Mailer Mailer
+	// MailTimeout bounds sending after the commit; 0 means 10 s.
+	MailTimeout time.Duration
+}
+
+// New returns the handle-stripe-webhook handler.
+func New(o Options) http.Handler {
+	if o.MailTimeout == 0 {
+		o.MailTimeout = 10 * time.Second
+	}
+	h := &handler{o: o}
+	return httpkit.Handle(h.serve)
+}
+
+type handler struct{ o Options }
+
+// response is the 200 body.
+type response struct {
+	Received bool   `json:"received"`
+	ID       string `json:"id,omitempty"`
+	Status   string `json:"status"`
+}
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
+	if err := httpkit.Methods(r, http.MethodPost); err != nil {
+		return err
+	}
+	body, err := httpkit.ReadBody(w, r, httpkit.WebhookBodyLimit)
+	if err != nil {
+		return err
+	}
+	if err := h.o.Verifier.Verify(body, r.Header.Get("Stripe-Signature")); err != nil {
+		return err
+	}
+	ev, err := stripesync.ParseEvent(body)
+	if err != nil {
+		return httpkit.BadRequest("The body is not a Stripe event.").WithCause(err)
+	}
+	ctx := r.Context()
+	log := httpkit.Logger(ctx).With("event_id", ev.ID, "event_type", ev.Type)
+	ctx = httpkit.WithLogger(ctx, log)
+
+	if ev.Livemode != (h.o.Mode == "live") {
+		log.WarnContext(ctx, "webhook: event of the other Stripe mode ignored; check the endpoint's secret",
+			"livemode", ev.Livemode, "stripe_mode", h.o.Mode)
+		httpkit.WriteJSON(w, http.StatusOK, response{Received: true, ID: ev.ID, Status: "ignored_mode"})
+		return nil
+	}
+
+	res, err := h.process(ctx, ev, body)
+	if err != nil {
+		return h.fail(ctx, ev, body, err)
+	}
+	log.InfoContext(ctx, "webhook: event handled", "status", res.Status, "subscription", res.Subscription,
+		"user_ids", res.UserIDs, "emails", len(res.EmailIDs), "link", res.Link)
+	if len(res.EmailIDs) > 0 && h.o.Mailer != nil {
+		h.send(ctx, res.EmailIDs)
+	}
+	httpkit.WriteJSON(w, http.StatusOK, response{Received: true, ID: ev.ID, Status: res.Status})
+	return nil
+}
+
+// send sends the committed outbox rows; a failure is logged only.
+func (h *handler) send(ctx context.Context, ids []int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.o.MailTimeout)
+	defer cancel()
+	if err := h.o.Mailer.SendIDs(ctx, ids); err != nil {
+		httpkit.Logger(ctx).WarnContext(ctx, "webhook: emails stay pending for the reconcile job",
+			"outbox_ids", ids, "cause", err.Error())
+	}
+}
+
+// errBadObject marks a data.object billing cannot read at all.
+var errBadObject = errors.New("webhook: unreadable data.object")
+
+// fail maps a processing error to the answer, and keeps a 'failed' row
+// for the errors worth a retry.
+func (h *handler) fail(ctx context.Context, ev stripesync.Event, body []byte, err error) error {
+	log := httpkit.Logger(ctx)
+	var herr *httpkit.Error
+	var upe *stripesync.UnknownPriceError
+	switch {
+	case errors.As(err, &upe):
+		log.ErrorContext(ctx, "webhook: unknown price; add it to the plan catalog, Stripe will retry",
+			"price_id", upe.PriceID, "subscription_id", upe.SubscriptionID)
+		herr = &httpkit.Error{Status: http.StatusInternalServerError, Code: httpkit.CodeUnknownPrice,
+			Message: "The event names a price that is not in the plan catalog.", Cause: err}
+	case errors.Is(err, errBadObject):
+		return httpkit.BadRequest("The event's data.object cannot be read.").WithCause(err)
+	case store.IsUnavailable(err):
+		herr = httpkit.Unavailable(err)
+	default:
+		herr = httpkit.AsError(err)
+		if herr.Status < 500 {
+			herr = httpkit.Internal(err)
+		}
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if rerr := h.o.Syncer.RecordFailure(rctx, ev, json.RawMessage(body), err); rerr != nil {
+		log.WarnContext(ctx, "webhook: could not record the failure", "cause", rerr.Error())
+	}
+	return herr
+}
