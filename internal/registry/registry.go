@@ -7,6 +7,7 @@ import (
 	"billing/functions/cancel-subscription/cancelsub"
 	"billing/functions/check-subscription/checksub"
 	"billing/functions/create-checkout-session/checkout"
+	"billing/functions/handle-stripe-webhook/webhook"
 	"billing/shared/function"
 )
 
@@ -16,5 +17,6 @@ func All() []function.Spec {
 		cancelsub.Spec,
 		checksub.Spec,
 		checkout.Spec,
+		webhook.Spec,
 	}
 }
