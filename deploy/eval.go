@@ -202,7 +202,7 @@ func (e *Evaluator) ref(arg any) (any, bool, error) {
 	if _, ok := e.t.Resources[s]; ok {
 		return s, true, nil
 	}
-	return nil, false, fmt.Errorf("Ref to unknown %q", s)
+	return nil, false, fmt.Errorf("unknown Ref %q", s)
 }
 
 func (e *Evaluator) evalList(arg any, n int) ([]any, error) {
