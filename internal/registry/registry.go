@@ -7,6 +7,7 @@ import (
 	"billing/functions/cancel-subscription/cancelsub"
 	"billing/functions/check-subscription/checksub"
 	"billing/functions/create-checkout-session/checkout"
+	"billing/functions/resume-subscription/resumesub"
 	"billing/functions/handle-stripe-webhook/webhook"
 	"billing/shared/function"
 )
@@ -17,6 +18,7 @@ func All() []function.Spec {
 		cancelsub.Spec,
 		checksub.Spec,
 		checkout.Spec,
+		resumesub.Spec,
 		webhook.Spec,
 	}
 }

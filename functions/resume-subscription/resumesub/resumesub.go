@@ -1,0 +1,137 @@
+// Package resumesub is the resume-subscription function: it undoes the
+// caller's scheduled cancel before the paid period ends
+// (cancel_at_period_end=false, and a cancel_at cleared), so the
+// subscription renews again.
+//
+// The subscription is always the caller's, read from the database; an ID in
+// the body is ignored. Stripe's answer is applied to the database at once
+// through stripesync (billing_apply_event, the SQL path the webhook uses),
+// and the answer is the check-subscription body. Nothing scheduled, or a
+// period already over, is 409 not_resumable; no subscription at all is 404
+// no_subscription.
+package resumesub
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"billing/functions/check-subscription/checksub"
+	"billing/shared/auth"
+	"billing/shared/config"
+	"billing/shared/function"
+	"billing/shared/httpkit"
+	"billing/shared/plans"
+	"billing/shared/store"
+	"billing/shared/stripeclient"
+	"billing/shared/stripesync"
+)
+
+// Name is the function's URL name.
+const Name = "resume-subscription"
+
+// Spec describes the function for function.Main and the local server.
+var Spec = function.Spec{
+	Name:  Name,
+	Needs: config.NeedDatabase | config.NeedAuth | config.NeedStripe | config.NeedPlans | config.NeedSite,
+	Build: func(_ context.Context, d *function.Deps) (http.Handler, error) {
+		sc := stripeclient.New(d.Config.StripeSecretKey, d.Config.StripeAPIBase, nil, d.Log)
+		ap := SyncApplier{Syncer: &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog}}
+		return New(d.Verifier, d.Store, sc.Subscriptions, ap, d.Catalog, time.Now), nil
+	},
+}
+
+// Authenticator verifies the caller's token.
+type Authenticator interface {
+	FromRequest(r *http.Request) (auth.User, error)
+}
+
+// StateReader reads a user's billing state.
+type StateReader interface {
+	UserState(ctx context.Context, userID string) (store.UserState, error)
+}
+
+// SubscriptionUpdater updates Stripe subscriptions (stripe-go's subscription.Client).
+type SubscriptionUpdater interface {
+	Update(id string, params *stripe.SubscriptionParams) (*stripe.Subscription, error)
+}
+
+// Applier applies a subscription object Stripe answered with to the
+// database; stateAt is Stripe's clock reading of the answer.
+type Applier interface {
+	ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error)
+}
+
+// New returns the resume-subscription handler.
+func New(a Authenticator, st StateReader, subs SubscriptionUpdater, ap Applier, cat *plans.Catalog, now func() time.Time) http.Handler {
+	h := &handler{auth: a, state: st, subs: subs, apply: ap, catalog: cat, now: now}
+	return httpkit.Handle(h.serve)
+}
+
+type handler struct {
+	auth    Authenticator
+	state   StateReader
+	subs    SubscriptionUpdater
+	apply   Applier
+	catalog *plans.Catalog
+	now     func() time.Time
+}
+
+// Params is the request body: nothing is read from it ({} or empty);
+// unknown fields such as a subscriptionId are ignored.
+type Params struct{}
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
+	if err := httpkit.Methods(r, http.MethodPost); err != nil {
+		return err
+	}
+	user, err := h.auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	var p Params
+	if err := httpkit.DecodeJSON(w, r, httpkit.AppBodyLimit, &p); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	st, err := h.state.UserState(ctx, user.ID)
+	if err != nil {
+		return dbError(err)
+	}
+	if len(st.Subscriptions) == 0 {
+		return httpkit.NewError(http.StatusNotFound, httpkit.CodeNoSubscription,
+			"You have no subscription to resume.")
+	}
+	sub, err := Resumable(st.Subscriptions, h.now())
+	if err != nil {
+		return err
+	}
+	log := httpkit.Logger(ctx).With("user_id", user.ID, "subscription_id", sub.ID)
+	params := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(false)}
+	params.Context = ctx
+	if sub.CancelAt != nil {
+		params.AddExtra("cancel_at", "") // an empty value unsets it
+	}
+	params.SetIdempotencyKey("resume-subscription:" + sub.ID + ":" + auth.NewUUID())
+	updated, err := h.subs.Update(sub.ID, params)
+	if err != nil {
+		return stripeclient.Error(ctx, "resume subscription", err)
+	}
+	if updated.LastResponse == nil || len(updated.LastResponse.RawJSON) == 0 {
+		return httpkit.Internal(errors.New("stripe answered without a body"))
+	}
+	at := stripeclient.ResponseTime(updated.LastResponse.Header, h.now())
+	if _, err := h.apply.ApplyAnswer(ctx, updated.LastResponse.RawJSON, at); err != nil {
+		return applyError(err)
+	}
+	log.InfoContext(ctx, "subscription resumed")
+	res, err := checksub.Compute(ctx, h.state, h.catalog, user.ID, h.now())
+	if err != nil {
+		return err
+	}
+	httpkit.WriteJSON(w, http.StatusOK, res)
+	return nil
+}

@@ -1,0 +1,211 @@
+package resumesub_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"billing/functions/cancel-subscription/cancelsub"
+	"billing/functions/resume-subscription/resumesub"
+	"billing/internal/stripetest/fntest"
+)
+
+// world is a running resume-subscription with users and subscriptions.
+type world struct {
+	e    *fntest.Env
+	mu   sync.Mutex
+	subs map[string]fntest.Sub
+}
+
+func start(t *testing.T, path string) *world {
+	t.Helper()
+	w := &world{e: fntest.Start(t, resumesub.Spec, fntest.Options{Path: path}), subs: map[string]fntest.Sub{}}
+	w.e.MirrorSubscriptions(&w.mu, w.subs)
+	return w
+}
+
+// subscribe gives a new user the subscription s (ID and customer derived
+// from name, none when s has no status) and returns the user and token.
+func (w *world) subscribe(t *testing.T, name string, s fntest.Sub) (string, string) {
+	t.Helper()
+	user := w.e.DB.CreateUser(t, "")
+	if s.Status != "" {
+		s.ID, s.UserID, s.CustomerID = "sub_"+name, user, "cus_"+name
+		s = fntest.InsertSubscription(t, w.e.DB, s)
+		fntest.LinkCustomer(t, w.e.DB, user, s.CustomerID)
+		w.mu.Lock()
+		w.subs[s.ID] = s
+		w.mu.Unlock()
+	}
+	return user, w.e.Token(t, user, "")
+}
+
+func TestResumeBothPaths(t *testing.T) {
+	for _, path := range []string{"pgx", "rest"} {
+		t.Run(path, func(t *testing.T) {
+			w := start(t, path)
+			later := time.Now().Add(10 * 24 * time.Hour).UTC().Truncate(time.Second)
+			tests := []struct {
+				name         string
+				sub          fntest.Sub
+				wantCancelAt bool // the request clears cancel_at
+			}{
+				{"cancel at period end", fntest.Sub{Status: "active", CancelAtPeriodEnd: true}, false},
+				{"cancel_at set", fntest.Sub{Status: "trialing", CancelAt: &later}, true},
+				{"past_due with a scheduled cancel", fntest.Sub{Status: "past_due", CancelAtPeriodEnd: true}, false},
+			}
+			for i, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					name := path + string(rune('a'+i))
+					_, token := w.subscribe(t, name, tt.sub)
+					w.e.Proxy.Reset()
+					code, body := w.e.Post(t, token, `{"subscriptionId":"sub_other"}`)
+					if code != http.StatusOK {
+						t.Fatalf("status %d: %v", code, body)
+					}
+					if body["cancelAtPeriodEnd"] != false || body["accessUntil"] != nil {
+						t.Errorf("body = %v", body)
+					}
+					reqs := w.e.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")
+					if len(reqs) != 1 || reqs[0].Path != "/v1/subscriptions/sub_"+name {
+						t.Fatalf("Stripe updates %+v", reqs)
+					}
+					r := reqs[0]
+					if r.Form.Get("cancel_at_period_end") != "false" {
+						t.Errorf("cancel_at_period_end = %q", r.Form.Get("cancel_at_period_end"))
+					}
+					if r.Form.Has("cancel_at") != tt.wantCancelAt || r.Form.Get("cancel_at") != "" {
+						t.Errorf("cancel_at sent = %v (%q), want %v and empty", r.Form.Has("cancel_at"), r.Form.Get("cancel_at"), tt.wantCancelAt)
+					}
+					if !strings.HasPrefix(r.IdempotencyKey, "resume-subscription:sub_"+name+":") {
+						t.Errorf("idempotency key %q", r.IdempotencyKey)
+					}
+					row := fntest.ReadSubscription(t, w.e.DB, "sub_"+name)
+					if row.CancelAtPeriodEnd || row.CancelAt != nil {
+						t.Errorf("stored row still scheduled: %+v", row)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestResumeNotResumable(t *testing.T) {
+	w := start(t, "pgx")
+	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	tests := []struct {
+		name       string
+		sub        fntest.Sub
+		wantStatus int
+		wantCode   string
+		wantInMsg  string
+	}{
+		{"nothing scheduled", fntest.Sub{Status: "active"}, 409, "not_resumable", "not scheduled"},
+		{"period over", fntest.Sub{Status: "active", CancelAtPeriodEnd: true, PeriodEnd: past}, 409, "not_resumable", "period is over"},
+		{"cancel_at passed", fntest.Sub{Status: "active", CancelAt: &past}, 409, "not_resumable", "period is over"},
+		{"canceled", fntest.Sub{Status: "canceled", CancelAtPeriodEnd: true}, 409, "not_resumable", "ended"},
+		{"no subscription", fntest.Sub{}, 404, "no_subscription", ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, token := w.subscribe(t, "nr"+string(rune('a'+i)), tt.sub)
+			w.e.Proxy.Reset()
+			code, body := w.e.Post(t, token, `{}`)
+			if code != tt.wantStatus || body["error"] != tt.wantCode {
+				t.Fatalf("got %d %v, want %d %s", code, body, tt.wantStatus, tt.wantCode)
+			}
+			if msg, _ := body["message"].(string); !strings.Contains(msg, tt.wantInMsg) {
+				t.Errorf("message %q does not say %q", msg, tt.wantInMsg)
+			}
+			if n := w.e.Proxy.Count("", "/"); n != 0 {
+				t.Errorf("%d Stripe calls", n)
+			}
+		})
+	}
+}
+
+// TestResumeOnlyOwnSubscription: whatever the body says, a caller resumes
+// only their own subscription.
+func TestResumeOnlyOwnSubscription(t *testing.T) {
+	w := start(t, "pgx")
+	_, _ = w.subscribe(t, "victim", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
+	_, tokenB := w.subscribe(t, "attacker", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
+	_, tokenC := w.subscribe(t, "nosub", fntest.Sub{})
+	body := `{"subscriptionId":"sub_victim","userId":"` + w.subs["sub_victim"].UserID + `"}`
+
+	if code, b := w.e.Post(t, tokenB, body); code != 200 {
+		t.Fatalf("B resumes: %d %v", code, b)
+	}
+	if code, b := w.e.Post(t, tokenC, body); code != 404 || b["error"] != "no_subscription" {
+		t.Fatalf("C resumes: %d %v, want 404 no_subscription", code, b)
+	}
+	for _, r := range w.e.Proxy.Requests("", "/v1/") {
+		if r.Path != "/v1/subscriptions/sub_attacker" {
+			t.Errorf("Stripe call on %s", r.Path)
+		}
+	}
+	if row := fntest.ReadSubscription(t, w.e.DB, "sub_victim"); !row.CancelAtPeriodEnd {
+		t.Error("the victim's scheduled cancel was undone")
+	}
+}
+
+func TestResumeRejects(t *testing.T) {
+	w := start(t, "pgx")
+	_, token := w.subscribe(t, "rej", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
+	tests := []struct {
+		name       string
+		call       fntest.Call
+		wantStatus int
+		wantCode   string
+	}{
+		{"no token", fntest.Call{Body: `{}`}, 401, "missing_token"},
+		{"garbage token", fntest.Call{Token: "x.y.z", Body: `{}`}, 401, "invalid_token"},
+		{"wrong method", fntest.Call{Method: "PUT", Token: token, Body: `{}`}, 405, "method_not_allowed"},
+		{"wrong content type", fntest.Call{Token: token, ContentType: "text/plain", Body: `{}`}, 415, "unsupported_media_type"},
+		{"body over 64 KiB", fntest.Call{Token: token, Body: `{"x":"` + strings.Repeat("x", 64<<10) + `"}`}, 413, "payload_too_large"},
+		{"not an object", fntest.Call{Token: token, Body: `[1]`}, 400, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w.e.Proxy.Reset()
+			code, body := w.e.Do(t, tt.call)
+			if code != tt.wantStatus || body["error"] != tt.wantCode {
+				t.Fatalf("got %d %v, want %d %s", code, body, tt.wantStatus, tt.wantCode)
+			}
+			if n := w.e.Proxy.Count("", "/"); n != 0 {
+				t.Errorf("%d Stripe calls for a rejected request", n)
+			}
+		})
+	}
+	if row := fntest.ReadSubscription(t, w.e.DB, "sub_rej"); !row.CancelAtPeriodEnd {
+		t.Error("a rejected request resumed the subscription")
+	}
+}
+
+// TestCancelResumeCancel runs the two functions against one database:
+// every answer is applied at once, in order, within the same second.
+func TestCancelResumeCancel(t *testing.T) {
+	w := start(t, "pgx")
+	c := fntest.Start(t, cancelsub.Spec, fntest.Options{DB: w.e.DB})
+	c.MirrorSubscriptions(&w.mu, w.subs)
+	user, token := w.subscribe(t, "cycle", fntest.Sub{Status: "active"})
+	ctoken := c.Token(t, user, "")
+	steps := []struct {
+		env        *fntest.Env
+		token      string
+		wantCancel bool
+	}{
+		{c, ctoken, true}, {w.e, token, false}, {c, ctoken, true}, {w.e, token, false},
+	}
+	for i, s := range steps {
+		code, body := s.env.Post(t, s.token, `{}`)
+		if code != 200 || body["cancelAtPeriodEnd"] != s.wantCancel {
+			t.Fatalf("step %d: %d %v, want cancelAtPeriodEnd %v", i, code, body, s.wantCancel)
+		}
+		if row := fntest.ReadSubscription(t, w.e.DB, "sub_cycle"); row.CancelAtPeriodEnd != s.wantCancel {
+			t.Fatalf("step %d: stored cancel_at_period_end %v", i, row.CancelAtPeriodEnd)
+		}
+	}
+}
