@@ -53,6 +53,8 @@ const (
 	// batchSize is how many rows one claim takes: with DefaultSendTimeout per
 	// message a batch finishes well within DefaultLease.
 	batchSize = 10
+	// markTimeout bounds recording one outcome.
+	markTimeout = 15 * time.Second
 	// DefaultAPIBase is SendGrid's API host.
 	DefaultAPIBase = "https://api.sendgrid.com"
 	// DefaultPortalPath is the site's billing page when the row names none.
@@ -192,13 +194,20 @@ func (s *Sender) SendDue(ctx context.Context, limit int) (Report, error) {
 }
 
 // sendRows sends claimed rows one by one and records each outcome. It stops
-// at the first database failure; the rows not marked yet come back when
-// their lease runs out.
+// at the first database failure, or when ctx ends; the rows not handled yet
+// come back when their lease runs out.
 func (s *Sender) sendRows(ctx context.Context, rows []outboxRow) (Report, error) {
 	var r Report
 	for _, row := range rows {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
 		status, errText := s.deliver(ctx, row)
-		res, err := s.mark(ctx, row.ID, status, errText)
+		// The outcome is recorded even when ctx ends meanwhile: a send that
+		// is not recorded would be sent again once the lease runs out.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+		res, err := s.mark(mctx, row.ID, status, errText)
+		cancel()
 		if err != nil {
 			return r, fmt.Errorf("mail: outbox %d: %w", row.ID, err)
 		}

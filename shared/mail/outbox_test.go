@@ -2,7 +2,6 @@ package mail_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,9 +10,7 @@ import (
 	"time"
 
 	"billing/internal/testdb"
-	"billing/shared/config"
 	"billing/shared/mail"
-	"billing/shared/store"
 )
 
 // near reports whether d is within a few seconds of want.
@@ -199,57 +196,6 @@ func TestAnswers(t *testing.T) {
 	}
 }
 
-// TestNoKeyLogs: without an API key each email is logged in one line
-// without the address, marked 'logged', and nothing is sent.
-func TestNoKeyLogs(t *testing.T) {
-	t.Parallel()
-	db := testdb.New(t)
-	sg := newSendGrid(t, nil)
-	cfg := senderConfig(sg)
-	cfg.APIKey = ""
-	logger, logs := jsonLogger()
-	sender := mail.New(cfg, caller(t, db, "pgx"), logger)
-	const addr = "quiet@example.com"
-	user := db.CreateUser(t, addr)
-	id := insertRow(t, db, user, "cancellation_scheduled", "ja", fullData)
-
-	rep, err := sender.SendIDs(context.Background(), []int64{id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantReport(t, rep, mail.Report{Logged: 1})
-	if st := state(t, db, id); st.Status != "logged" || !st.Sent || st.Attempts != 1 {
-		t.Errorf("row = %+v, want logged", st)
-	}
-	if sg.calls.Load() != 0 {
-		t.Errorf("SendGrid was called without a key")
-	}
-	out := logs.String()
-	if strings.Contains(out, addr) || strings.Contains(out, "quiet") {
-		t.Errorf("the log holds the address:\n%s", out)
-	}
-	var lines []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		lines = append(lines, m)
-	}
-	if len(lines) != 1 {
-		t.Fatalf("log lines = %d, want 1:\n%s", len(lines), out)
-	}
-	l := lines[0]
-	if l["outbox_id"] != float64(id) || l["user_id"] != user || l["kind"] != "cancellation_scheduled" || l["locale"] != "ja" {
-		t.Errorf("log line = %v", l)
-	}
-	for _, k := range []string{"email", "to", "subject", "body", "text"} {
-		if _, ok := l[k]; ok {
-			t.Errorf("log line has %q: %v", k, l)
-		}
-	}
-}
-
 // TestConcurrentSendersNeverSendTwice runs several SendDue and SendIDs
 // calls at once over the same rows.
 func TestConcurrentSendersNeverSendTwice(t *testing.T) {
@@ -328,101 +274,5 @@ func TestSendIDsOfASentRowSendsNothing(t *testing.T) {
 	}
 	if st := state(t, db, id); st.Status != "sent" || st.Attempts != 1 {
 		t.Errorf("row = %+v", st)
-	}
-}
-
-// TestUserWithoutAddress: a row whose user is gone or has no address gives
-// up without a send; a hard-deleted user's rows go with the user.
-func TestUserWithoutAddress(t *testing.T) {
-	t.Parallel()
-	db := testdb.New(t)
-	sg := newSendGrid(t, nil)
-	sender := mail.New(senderConfig(sg), caller(t, db, "pgx"), nil)
-	ctx := context.Background()
-	tests := []struct {
-		name  string
-		setup func(t *testing.T) int64
-		gone  bool // the row itself is deleted
-	}{
-		{"soft-deleted user", func(t *testing.T) int64 {
-			u := db.CreateUser(t, "soft@example.com")
-			id := insertRow(t, db, u, "welcome", "en", `{}`)
-			db.MustExec(t, `update auth.users set deleted_at = now() where id = $1`, u)
-			return id
-		}, false},
-		{"user without email", func(t *testing.T) int64 {
-			return insertRow(t, db, db.CreateUser(t, ""), "welcome", "en", `{}`)
-		}, false},
-		{"row without user", func(t *testing.T) int64 {
-			return insertRow(t, db, "", "welcome", "en", `{}`)
-		}, false},
-		{"deleted user", func(t *testing.T) int64 {
-			u := db.CreateUser(t, "hard@example.com")
-			id := insertRow(t, db, u, "welcome", "en", `{}`)
-			db.MustExec(t, `delete from auth.users where id = $1`, u)
-			return id
-		}, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			id := tc.setup(t)
-			rep, err := sender.SendIDs(ctx, []int64{id})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.gone {
-				wantReport(t, rep, mail.Report{})
-				var n int
-				_ = db.Pool.QueryRow(ctx, `select count(*) from public.email_outbox where id = $1`, id).Scan(&n)
-				if n != 0 {
-					t.Errorf("the deleted user's row is still there")
-				}
-				return
-			}
-			wantReport(t, rep, mail.Report{GaveUp: 1})
-			if st := state(t, db, id); st.Status != "gave_up" || st.Attempts != 1 || st.LastError != "no email address for the user" {
-				t.Errorf("row = %+v", st)
-			}
-		})
-	}
-	if n := sg.calls.Load(); n != 0 {
-		t.Errorf("SendGrid calls = %d, want 0", n)
-	}
-}
-
-// TestNewFromConfig builds the sender from the environment as a function does.
-func TestNewFromConfig(t *testing.T) {
-	t.Parallel()
-	db := testdb.New(t)
-	sg := newSendGrid(t, nil)
-	env := map[string]string{
-		"DATABASE_URL": db.URL, "SENDGRID_API_KEY": sgKey, "SENDGRID_API_BASE": sg.URL + "/",
-		"EMAIL_FROM": fromAddr, "EMAIL_FROM_NAME": fromName, "EMAIL_LOCALE": "ja",
-		"SITE_URL": siteURL, "SENDGRID_TEMPLATE_WELCOME": "d-welcome",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.NeedEmail|config.NeedDatabase)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender := mail.NewFromConfig(cfg, store.New(caller(t, db, "pgx")), nil)
-	user := db.CreateUser(t, "env@example.com")
-	welcome := insertRow(t, db, user, "welcome", "", `{}`)
-	ended := insertRow(t, db, user, "subscription_ended", "", `{}`)
-	rep, err := sender.SendIDs(context.Background(), []int64{welcome, ended})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantReport(t, rep, mail.Report{Sent: 2})
-	for _, m := range sg.Requests() {
-		switch m.OutboxID() {
-		case welcome:
-			if m.TemplateID != "d-welcome" || m.Personalizations[0].DynamicTemplateData["portal_url"] != siteURL+"/account" {
-				t.Errorf("welcome = %+v", m)
-			}
-		case ended:
-			if !hasJapanese(m.Subject) || !strings.Contains(m.Body("text/plain"), siteURL+"/account") {
-				t.Errorf("EMAIL_LOCALE=ja not used: %q", m.Subject)
-			}
-		}
 	}
 }
