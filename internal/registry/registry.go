@@ -7,8 +7,8 @@ import (
 	"billing/functions/cancel-subscription/cancelsub"
 	"billing/functions/check-subscription/checksub"
 	"billing/functions/create-checkout-session/checkout"
-	"billing/functions/resume-subscription/resumesub"
 	"billing/functions/handle-stripe-webhook/webhook"
+	"billing/functions/resume-subscription/resumesub"
 	"billing/shared/function"
 )
 
@@ -18,7 +18,7 @@ func All() []function.Spec {
 		cancelsub.Spec,
 		checksub.Spec,
 		checkout.Spec,
-		resumesub.Spec,
 		webhook.Spec,
+		resumesub.Spec,
 	}
 }
