@@ -3,6 +3,7 @@ package checksub_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -26,6 +27,9 @@ const secret = "test-jwt-secret-with-at-least-32-characters!!"
 // header is checked too.
 const serviceKey = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl"
 
+// quiet drops the request logs, which would drown the test output.
+var quiet = slog.New(slog.DiscardHandler)
+
 func catalog(t *testing.T) *plans.Catalog {
 	t.Helper()
 	cat, err := plans.Load("", "test", func(k string) string {
@@ -42,7 +46,7 @@ func catalog(t *testing.T) *plans.Catalog {
 
 // server builds the function exactly as main does (config, deps, wrap) for
 // one data path and returns its URL.
-func server(t *testing.T, db *testdb.DB, path string) (url string, mint func(userID string) string) {
+func server(t testing.TB, db *testdb.DB, path string) (url string, mint func(userID string) string) {
 	t.Helper()
 	env := map[string]string{
 		"SUPABASE_JWT_SECRET":           secret,
@@ -66,7 +70,7 @@ func server(t *testing.T, db *testdb.DB, path string) (url string, mint func(use
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps, err := function.NewDeps(context.Background(), cfg, nil)
+	deps, err := function.NewDeps(context.Background(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +82,14 @@ func server(t *testing.T, db *testdb.DB, path string) (url string, mint func(use
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(function.Wrap(checksub.Name, cfg, nil, h))
+	srv := httptest.NewServer(function.Wrap(checksub.Name, cfg, quiet, h))
 	t.Cleanup(srv.Close)
 	return srv.URL, func(userID string) string {
 		return authtest.Mint(t, secret, auth.MintClaims{UserID: userID, Email: "u@example.com", Issuer: cfg.Issuer()})
 	}
 }
 
-func insertSub(t *testing.T, db *testdb.DB, userID, id, status, plan string, periodEnd time.Time, cancel bool) {
+func insertSub(t testing.TB, db *testdb.DB, userID, id, status, plan string, periodEnd time.Time, cancel bool) {
 	t.Helper()
 	db.MustExec(t, `insert into public.subscriptions (id, user_id, customer_id, status, price_id, plan,
 		current_period_start, current_period_end, cancel_at_period_end, stripe_created, state_at)
