@@ -7,6 +7,7 @@ import (
 	"billing/functions/cancel-subscription/cancelsub"
 	"billing/functions/check-subscription/checksub"
 	"billing/functions/create-checkout-session/checkout"
+	"billing/functions/create-portal-session/portal"
 	"billing/functions/handle-stripe-webhook/webhook"
 	"billing/functions/resume-subscription/resumesub"
 	"billing/shared/function"
@@ -18,6 +19,7 @@ func All() []function.Spec {
 		cancelsub.Spec,
 		checksub.Spec,
 		checkout.Spec,
+		portal.Spec,
 		webhook.Spec,
 		resumesub.Spec,
 	}
