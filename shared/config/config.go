@@ -32,6 +32,10 @@ const (
 	NeedSite
 	// NeedPlans: the plan catalog (BILLING_PLANS_FILE) and its price variables.
 	NeedPlans
+	// NeedOperator: RECONCILE_TOKEN (optional), the bearer secret operators
+	// send to call reconcile-subscriptions over HTTP; unset, only the
+	// schedule (a non-HTTP Lambda event) and users' tokens are accepted.
+	NeedOperator
 )
 
 // Config is the whole configuration. Fields a function did not ask for
@@ -58,6 +62,7 @@ type Config struct {
 	SiteURL        string
 	AllowedOrigins []string
 	PlansFile      string
+	ReconcileToken string // RECONCILE_TOKEN: operators' bearer secret for reconcile-subscriptions
 	Port           string
 	LogLevel       string
 
@@ -128,6 +133,9 @@ func Load(getenv Getenv, needs Need) (*Config, error) {
 	}
 	if needs&NeedPlans != 0 {
 		c.PlansFile = get("BILLING_PLANS_FILE")
+	}
+	if needs&NeedOperator != 0 {
+		c.ReconcileToken = get("RECONCILE_TOKEN")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -213,8 +221,14 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if n&NeedOperator != 0 && c.ReconcileToken != "" && len(c.ReconcileToken) < MinReconcileTokenLen {
+		return fmt.Errorf("config: RECONCILE_TOKEN must be at least %d characters (e.g. openssl rand -hex 32)", MinReconcileTokenLen)
+	}
 	return nil
 }
+
+// MinReconcileTokenLen is the shortest RECONCILE_TOKEN accepted.
+const MinReconcileTokenLen = 32
 
 // Needs reports what the configuration was loaded for.
 func (c *Config) Needs() Need { return c.needs }
@@ -250,6 +264,7 @@ func Vars(needs Need) []string {
 	}
 	add(NeedSite|NeedStripe|NeedEmail, "SITE_URL", "ALLOWED_ORIGINS")
 	add(NeedPlans, "BILLING_PLANS_FILE")
+	add(NeedOperator, "RECONCILE_TOKEN")
 	slices.Sort(v)
 	return slices.Compact(v)
 }
