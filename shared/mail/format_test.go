@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -141,5 +142,17 @@ func TestEveryKindHasBothLocales(t *testing.T) {
 	}
 	if _, err := render("unknown_kind", "en", view{}); err == nil {
 		t.Error("an unknown kind rendered")
+	}
+}
+
+func TestReportJSON(t *testing.T) {
+	b, err := json.Marshal(Report{Sent: 1, Logged: 2, Failed: 3, GaveUp: 4})
+	if err != nil || string(b) != `{"sent":1,"logged":2,"failed":3,"gave_up":4}` {
+		t.Errorf("report JSON = %s, %v", b, err)
+	}
+	r := Report{Sent: 1}
+	r.Add(Report{Sent: 1, GaveUp: 2})
+	if r != (Report{Sent: 2, GaveUp: 2}) || r.Total() != 4 {
+		t.Errorf("Add/Total = %+v, %d", r, r.Total())
 	}
 }

@@ -63,10 +63,10 @@ const (
 
 // Report counts what one SendIDs or SendDue call did with the rows it claimed.
 type Report struct {
-	Sent   int // accepted by SendGrid
-	Logged int // no API key: logged instead of sent
-	Failed int // failed this time; the row stays pending for a retry
-	GaveUp int // no address, or the last attempt failed
+	Sent   int `json:"sent"`    // accepted by SendGrid
+	Logged int `json:"logged"`  // no API key: logged instead of sent
+	Failed int `json:"failed"`  // failed this time; the row stays pending for a retry
+	GaveUp int `json:"gave_up"` // no address, or the last attempt failed
 }
 
 // Add adds o's counts to r.
