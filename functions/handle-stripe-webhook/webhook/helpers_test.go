@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"billing/functions/handle-stripe-webhook/webhook"
 	"billing/internal/testdb"
+	"billing/shared/httpkit"
 	"billing/shared/plans"
 	"billing/shared/store"
 	"billing/shared/stripesync"
@@ -202,6 +205,15 @@ func newEnvOn(t testing.TB, db *testdb.DB, cat *plans.Catalog, opts ...envOption
 	return e
 }
 
+// testLog keeps the handler's logs out of the test output; set
+// BILLING_TEST_LOGS=1 to see them.
+var testLog = func() *slog.Logger {
+	if os.Getenv("BILLING_TEST_LOGS") != "" {
+		return slog.Default()
+	}
+	return slog.New(slog.DiscardHandler)
+}()
+
 // sign returns the Stripe-Signature header of body for secret at ts.
 func sign(body []byte, secret string, ts time.Time) string {
 	return stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{
@@ -215,6 +227,7 @@ func (e *env) post(body []byte, sig string) (int, map[string]any) {
 		req.Header.Set("Stripe-Signature", sig)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req = req.WithContext(httpkit.WithLogger(req.Context(), testLog))
 	rec := httptest.NewRecorder()
 	e.handler.ServeHTTP(rec, req)
 	var out map[string]any
