@@ -16,10 +16,13 @@ import (
 // all of them, except these.
 var (
 	// optionalVars are read but need not be set: an alias, the other forms
-	// of the webhook secret, settings with a good default, and DATABASE_URL
+	// of the webhook secret, settings with a good default, DATABASE_URL
 	// (the template uses the REST data path: SUPABASE_URL +
-	// SUPABASE_SERVICE_ROLE_KEY; setting DATABASE_URL instead is allowed).
+	// SUPABASE_SERVICE_ROLE_KEY; setting DATABASE_URL instead is allowed),
+	// and RECONCILE_TOKEN (without it operators invoke reconcile through
+	// IAM with `aws lambda invoke`, not over HTTP).
 	optionalVars = []string{
+		"RECONCILE_TOKEN",
 		"PUBLIC_SUPABASE_URL",
 		"STRIPE_WEBHOOK_SECRET_TEST", "STRIPE_WEBHOOK_SECRET_LIVE",
 		"STRIPE_BILLING_PORTAL_RETURN_URL",
@@ -33,7 +36,7 @@ var (
 	// secretVars may only come from a dynamic reference.
 	secretVars = []string{
 		"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_TEST", "STRIPE_WEBHOOK_SECRET_LIVE",
-		"SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET", "DATABASE_URL", "SENDGRID_API_KEY",
+		"SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET", "DATABASE_URL", "SENDGRID_API_KEY", "RECONCILE_TOKEN",
 	}
 )
 
@@ -137,6 +140,8 @@ func fakeSecret(name, mode string) string {
 		return "sk_" + mode + "_deploytest"
 	case "STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_TEST", "STRIPE_WEBHOOK_SECRET_LIVE":
 		return "whsec_deploytest"
+	case "RECONCILE_TOKEN":
+		return strings.Repeat("0123456789abcdef", 4)
 	case "DATABASE_URL":
 		return "postgres://postgres.ref:pw@aws-0-ap-northeast-1.pooler.supabase.com:6543/postgres"
 	}

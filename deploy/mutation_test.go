@@ -86,6 +86,8 @@ func TestChecksCatchBrokenTemplates(t *testing.T) {
 		{"webhook alarm on another route", "operations", `"POST /functions/v1/handle-stripe-webhook"`, `"POST /functions/v1/check-subscription"`, "no alarm on 5xx"},
 		{"reconcile alarm on another function", "operations", "Value: !Ref ReconcileSubscriptionsFunction", "Value: !Ref CheckSubscriptionFunction", "no alarm on the Errors"},
 		{"weekly schedule", "operations", "Default: rate(1 day)", "Default: rate(7 days)", "rate(1 day)"},
+		{"schedule with an Input", "operations", "            Schedule: !Ref ReconcileSchedule\n", "            Schedule: !Ref ReconcileSchedule\n            Input: '{\"requestContext\":{\"http\":{\"method\":\"POST\"}}}'\n",
+			"not an Input"},
 		{"secret as a parameter", "secrets", "          STRIPE_SECRET_KEY: !Sub \"{{resolve:secretsmanager:${SecretsName}:SecretString:STRIPE_SECRET_KEY::${SecretsVersionId}}}\"",
 			"          STRIPE_SECRET_KEY: !Ref SecretsName", "STRIPE_SECRET_KEY is map[Ref:SecretsName]"},
 		{"secret as a literal", "secrets", checkSubscriptionEnv, checkSubscriptionEnv + "          STRIPE_WEBHOOK_SECRET: super-secret-value\n",

@@ -1,10 +1,9 @@
 package deploy
 
 import (
-	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -13,6 +12,11 @@ import (
 
 	"billing/shared/httpkit"
 )
+
+// scheduledEvent is EventBridge's event for a schedule rule.
+//
+//go:embed testdata/eventbridge-scheduled-event.json
+var scheduledEvent []byte
 
 // checkOperations: log groups with retention for every function, the
 // webhook 5xx alarm, the reconcile alarms and the daily schedule.
@@ -33,7 +37,7 @@ func checkOperations(t *Template, folders []string) []string {
 	if !hasLambdaErrorsAlarm(t, LogicalID(reconcile)) {
 		problems = append(problems, "no alarm on the Errors of "+LogicalID(reconcile))
 	}
-	problems = append(problems, checkSchedule(t)...)
+	problems = append(problems, checkSchedule(t, scheduledEvent)...)
 	return problems
 }
 
@@ -85,9 +89,10 @@ func hasLambdaErrorsAlarm(t *Template, id string) bool {
 }
 
 // checkSchedule: reconcile runs on a schedule parameter (daily by default)
-// and the event it gets is an HTTP API v2 event that the Lambda adapter
-// turns into POST /functions/v1/reconcile-subscriptions.
-func checkSchedule(t *Template) []string {
+// and gets EventBridge's own event, which the function's Lambda entry
+// (httpkit.RunWithEvents) tells from an HTTP request and runs as a full
+// reconcile; an Input would replace that event.
+func checkSchedule(t *Template, scheduled []byte) []string {
 	id := LogicalID(reconcile)
 	for _, ev := range Map(t.Resources[id].Properties["Events"]) {
 		ev := Map(ev)
@@ -99,14 +104,17 @@ func checkSchedule(t *Template) []string {
 		if def := t.Parameters[param]["Default"]; def != "rate(1 day)" {
 			return []string{fmt.Sprintf("the reconcile schedule must be a parameter defaulting to rate(1 day), got %v", p["Schedule"])}
 		}
-		input, _ := p["Input"].(string)
-		var v2 events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal([]byte(input), &v2); err != nil {
-			return []string{"the reconcile schedule's Input is not an HTTP API v2 event: " + err.Error()}
+		for _, k := range []string{"Input", "InputPath", "InputTransformer"} {
+			if _, ok := p[k]; ok {
+				return []string{"the reconcile schedule must send EventBridge's own event, not an " + k}
+			}
 		}
-		req, err := httpkit.RequestFromV2(context.Background(), v2)
-		if err != nil || req.Method != http.MethodPost || req.URL.Path != httpkit.BasePath+reconcile {
-			return []string{fmt.Sprintf("the reconcile schedule's Input must become POST %s%s (err %v)", httpkit.BasePath, reconcile, err)}
+		var cw events.CloudWatchEvent
+		if err := json.Unmarshal(scheduled, &cw); err != nil || cw.Source != "aws.events" || cw.DetailType != "Scheduled Event" {
+			return []string{fmt.Sprintf("the scheduled event sample is not an EventBridge Scheduled Event (%v)", err)}
+		}
+		if httpkit.IsHTTPEvent(scheduled) {
+			return []string{"the Lambda entry would take EventBridge's scheduled event for an HTTP request"}
 		}
 		return nil
 	}
