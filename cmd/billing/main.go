@@ -22,6 +22,10 @@ func commands() []command {
 		{"migrate", "apply migrations/ to DATABASE_URL", runMigrate},
 		{"token", "mint a dev access token: token [-user UUID] [-email E] [-ttl 1h]", runToken},
 		{"testenv", "testenv -- CMD...: run CMD with a throwaway Postgres and stripe-mock", runTestenv},
+		{"trigger", "trigger <event type> [-user UUID] [-plan P] [-url URL]: send a signed sample Stripe event", runTrigger},
+		{"reconcile", "reconcile [-apply] [-user UUID]: compare Stripe with the database (dry run), -apply to fix", runReconcile},
+		{"replay", "replay [-id evt_..] [-type T -since T -until T] [-failed]: re-apply stored Stripe events", runReplay},
+		{"status", "status <user-uuid>: a user's access and billing history", runStatus},
 	}
 }
 
