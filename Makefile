@@ -75,10 +75,10 @@ wasm:
 
 ## package-sizes: the size of every Lambda bootstrap and of its zip, and whether it links stripe-go
 package-sizes: build
-	@printf "%-26s %10s %10s  %s\n" function bootstrap zipped stripe-go
+	@printf "%-26s %10s %10s  %s\n" function bootstrap deflated stripe-go
 	@for f in $(FUNCTIONS); do \
 	  b=$(BUILD_DIR)/$$f/bootstrap; \
-	  z=$$(gzip -9 -c $$b | wc -c); \
+	  z=$$(gzip -6 -c $$b | wc -c); \
 	  if $(GO) version -m $$b | grep -q 'github.com/stripe/stripe-go'; then s=yes; else s=no; fi; \
 	  printf "%-26s %10d %10d  %s\n" $$f $$(stat -c %s $$b) $$z $$s; \
 	done
