@@ -44,13 +44,26 @@ var (
 var priceVarRef = regexp.MustCompile(`\$\{(STRIPE_[A-Z0-9_]+_PRICE_ID_(TEST|LIVE))\}`)
 
 // priceVars returns the price variables of the default catalog for mode
-// (the ones that must be set) and for the other mode (may be set).
+// (the ones that must be set) and the others that may be set: the other
+// mode's, and those of the example catalogs, which BILLING_PLANS_FILE may
+// select (docs/deploy.md).
 func priceVars(mode string) (current, other []string) {
 	for _, m := range priceVarRef.FindAllStringSubmatch(string(plans.DefaultJSON()), -1) {
 		if strings.EqualFold(m[2], mode) {
 			current = append(current, m[1])
 		} else {
 			other = append(other, m[1])
+		}
+	}
+	for _, name := range plans.ExampleNames() {
+		doc, err := plans.Example(name)
+		if err != nil {
+			panic(err)
+		}
+		for _, m := range priceVarRef.FindAllStringSubmatch(string(doc), -1) {
+			if !slices.Contains(current, m[1]) {
+				other = append(other, m[1])
+			}
 		}
 	}
 	slices.Sort(current)

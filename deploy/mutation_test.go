@@ -97,6 +97,8 @@ func TestChecksCatchBrokenTemplates(t *testing.T) {
 		{"a NoEcho parameter", "secrets", "  LogLevel:\n    Type: String\n", "  LogLevel:\n    Type: String\n    NoEcho: true\n", "parameter LogLevel looks like a secret"},
 		{"a variable the function does not read", "environment", checkSubscriptionEnv, checkSubscriptionEnv + "          STRIPE_SECRET_KEY: '{{resolve:secretsmanager:x:SecretString:STRIPE_SECRET_KEY}}'\n",
 			"check-subscription: STRIPE_SECRET_KEY is set but the function does not read it"},
+		{"a price no catalog uses", "environment", checkSubscriptionEnv, checkSubscriptionEnv + "          STRIPE_GOLD_PRICE_ID_TEST: price_123\n",
+			"check-subscription: STRIPE_GOLD_PRICE_ID_TEST is set but"},
 		{"a stand-in in production", "environment", checkSubscriptionEnv, checkSubscriptionEnv + "          STRIPE_API_BASE: http://localhost:12111\n",
 			"check-subscription: STRIPE_API_BASE is set but"},
 		{"a missing variable", "environment", "          SITE_URL: !Ref SiteUrl\n          ALLOWED_ORIGINS: !Join [\",\", !Ref AllowedOrigins]\n          BILLING_PLANS_FILE: !If [HasPlansFile, !Ref BillingPlansFile, !Ref AWS::NoValue]\n          STRIPE_STANDARD_PRICE_ID_TEST: !If [IsLive, !Ref AWS::NoValue, !Ref StandardPriceId]\n          STRIPE_STANDARD_PRICE_ID_LIVE: !If [IsLive, !Ref StandardPriceId, !Ref AWS::NoValue]\n          STRIPE_PREMIUM_PRICE_ID_TEST: !If [IsLive, !Ref AWS::NoValue, !Ref PremiumPriceId]\n          STRIPE_PREMIUM_PRICE_ID_LIVE: !If [IsLive, !Ref PremiumPriceId, !Ref AWS::NoValue]\n      Events:\n        Post:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n            Path: /functions/v1/check-subscription",
