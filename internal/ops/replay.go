@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"billing/shared/store"
@@ -128,10 +129,10 @@ func Replay(ctx context.Context, st *store.Store, p Processor, sel Selection, pr
 func selectEvents(ctx context.Context, st *store.Store, sel Selection, fn func(StoredEvent) error) error {
 	var ids, types, since, until, status any
 	if len(sel.IDs) > 0 {
-		ids = sel.IDs
+		ids = textArray(sel.IDs)
 	}
 	if len(sel.Types) > 0 {
-		types = sel.Types
+		types = textArray(sel.Types)
 	}
 	if !sel.Since.IsZero() {
 		since = sel.Since.UTC()
@@ -175,4 +176,18 @@ func selectEvents(ctx context.Context, st *store.Store, sel Selection, fn func(S
 		}
 		afterCreated, afterID = at, page.Next.ID
 	}
+}
+
+// textArray is a Postgres text[] literal ({"a","b"}): both data paths pass
+// it as text that the function's parameter type reads (PostgREST hands
+// arguments over as text, not JSON arrays). nil stays NULL.
+func textArray(items []string) any {
+	if items == nil {
+		return nil
+	}
+	parts := make([]string, len(items))
+	for i, s := range items {
+		parts[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }

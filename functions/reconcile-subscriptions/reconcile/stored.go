@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"billing/shared/store"
@@ -42,7 +43,7 @@ type byIDResult struct {
 func (d db) byID(ctx context.Context, ids, customers []string) (map[string]Stored, map[string]string, error) {
 	var res byIDResult
 	err := d.store.Call(ctx, "billing_subscriptions_by_id",
-		[]store.Arg{{Name: "p_ids", Value: ids}, {Name: "p_customer_ids", Value: customers}}, &res)
+		[]store.Arg{{Name: "p_ids", Value: textArray(ids)}, {Name: "p_customer_ids", Value: textArray(customers)}}, &res)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,4 +99,18 @@ func (d db) userBegin(ctx context.Context, userID string, interval time.Duration
 		{Name: "p_user_id", Value: userID}, {Name: "p_min_interval_seconds", Value: int(interval / time.Second)},
 	}, &res)
 	return res, err
+}
+
+// textArray is a Postgres text[] literal ({"a","b"}): both data paths pass
+// it as text that the function's parameter type reads (PostgREST hands
+// arguments over as text, not JSON arrays). nil stays NULL.
+func textArray(items []string) any {
+	if items == nil {
+		return nil
+	}
+	parts := make([]string, len(items))
+	for i, s := range items {
+		parts[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
