@@ -12,7 +12,7 @@
 // that carries our price and a period end in the future), a test rewrites
 // the JSON stripe-mock answered with Rewrite; when it needs an error Stripe
 // would give (a card error, an outage), it answers with Fail instead of
-// forwarding.
+// forwarding, and Drop cuts connections to test stripe-go's retries.
 package stripetest
 
 import (
@@ -85,7 +85,14 @@ type Proxy struct {
 	requests []Request
 	rewrites []rewrite
 	failures []failure
+	drops    []*drop
 	seq      int
+}
+
+// drop is one Drop registration: the number of connections left to cut.
+type drop struct {
+	method, prefix string
+	left           int
 }
 
 // NewProxy starts a proxy that forwards to stripeMockURL and records every
@@ -147,6 +154,16 @@ func (p *Proxy) Fail(method, pathPrefix string, status int, stripeErr map[string
 	p.failures = append(p.failures, failure{method, pathPrefix, status, stripeErr})
 }
 
+// Drop cuts the connection, without any answer, of the next n requests
+// whose method is method (any when "") and whose path starts with
+// pathPrefix: a network failure, which stripe-go retries with the same
+// idempotency key. The requests are still recorded.
+func (p *Proxy) Drop(method, pathPrefix string, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drops = append(p.drops, &drop{method, pathPrefix, n})
+}
+
 // ClearFailures stops answering with errors.
 func (p *Proxy) ClearFailures() {
 	p.mu.Lock()
@@ -182,6 +199,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			fail = &p.failures[i]
 		}
 	}
+	cut := false
+	for _, d := range p.drops {
+		if d.left > 0 && matches(r.Method, r.URL.Path, d.method, d.prefix) {
+			d.left--
+			cut = true
+			break
+		}
+	}
 	var rws []rewrite
 	for _, rw := range p.rewrites {
 		if matches(r.Method, r.URL.Path, rw.method, rw.prefix) {
@@ -190,6 +215,13 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Unlock()
 
+	if cut {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+		p.t.Errorf("stripetest: cannot cut the connection of %s %s", r.Method, r.URL.Path)
+	}
 	if fail != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Request-Id", reqID)

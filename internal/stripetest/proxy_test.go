@@ -123,3 +123,18 @@ func TestProxyFail(t *testing.T) {
 		t.Errorf("after ClearFailures: %v", err)
 	}
 }
+
+func TestProxyDrop(t *testing.T) {
+	p := stripetest.NewProxy(t, stripetest.MockURL(t))
+	sc := stripeclient.New(stripetest.Key, p.URL, nil, nil)
+	p.Drop(http.MethodPost, "/v1/customers", 1)
+	params := &stripe.CustomerParams{}
+	params.SetIdempotencyKey("drop-test")
+	if _, err := sc.Customers.New(params); err != nil {
+		t.Fatalf("stripe-go did not retry a cut connection: %v", err)
+	}
+	reqs := p.Requests(http.MethodPost, "/v1/customers")
+	if len(reqs) != 2 || reqs[0].IdempotencyKey != "drop-test" || reqs[1].IdempotencyKey != "drop-test" {
+		t.Fatalf("requests %+v, want two with the same idempotency key", reqs)
+	}
+}

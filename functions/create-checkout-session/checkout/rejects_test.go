@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"billing/functions/create-checkout-session/checkout"
+	"billing/internal/stripetest"
 	"billing/internal/stripetest/fntest"
 	"billing/shared/auth/authtest"
+	"billing/shared/stripeclient"
 )
 
 func TestCheckoutRejects(t *testing.T) {
@@ -81,7 +83,7 @@ func TestCheckoutStripeErrors(t *testing.T) {
 		{"card error", "/v1/customers", 402,
 			map[string]any{"type": "card_error", "code": "card_declined", "message": "Your card was declined."},
 			"stripe_error", "declined"},
-		{"Stripe outage after retries", "/v1/checkout/sessions", 500,
+		{"Stripe unavailable after retries", "/v1/checkout/sessions", 503,
 			map[string]any{"type": "api_error", "message": "boom"}, "stripe_error", "try again"},
 		{"rate limited", "/v1/checkout/sessions", 429,
 			map[string]any{"type": "invalid_request_error", "code": "rate_limit", "message": "slow down"}, "rate_limited", ""},
@@ -101,8 +103,12 @@ func TestCheckoutStripeErrors(t *testing.T) {
 				t.Errorf("message %q does not say %q", msg, tt.wantInMsg)
 			}
 			reqs := e.Proxy.Requests(http.MethodPost, tt.path)
-			if len(reqs) == 0 {
-				t.Fatal("the failing call was not made")
+			wantCalls := 1
+			if tt.status == http.StatusServiceUnavailable {
+				wantCalls += stripeclient.MaxNetworkRetries
+			}
+			if len(reqs) != wantCalls {
+				t.Fatalf("the failing call was made %d times, want %d", len(reqs), wantCalls)
 			}
 			for _, r := range reqs[1:] {
 				if r.IdempotencyKey != reqs[0].IdempotencyKey {
@@ -147,4 +153,30 @@ func logHas(logs string, parts ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestCheckoutRetriesNetworkErrors: a cut connection is retried by
+// stripe-go with the same idempotency key, so Stripe applies it once.
+func TestCheckoutRetriesNetworkErrors(t *testing.T) {
+	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	user := e.DB.CreateUser(t, "")
+	e.Proxy.Drop(http.MethodPost, "/v1/customers", 1)
+	e.Proxy.Drop(http.MethodPost, "/v1/checkout/sessions", 1)
+	if code, body := e.Post(t, e.Token(t, user, ""), `{"plan":"standard"}`); code != http.StatusOK {
+		t.Fatalf("%d %v", code, body)
+	}
+	for _, path := range []string{"/v1/customers", "/v1/checkout/sessions"} {
+		reqs := e.Proxy.Requests(http.MethodPost, path)
+		if len(reqs) != 2 || reqs[0].IdempotencyKey == "" || reqs[0].IdempotencyKey != reqs[1].IdempotencyKey {
+			t.Errorf("%s: %d requests, keys %q: want a retry with the same key", path, len(reqs), keys(reqs))
+		}
+	}
+}
+
+func keys(reqs []stripetest.Request) []string {
+	var out []string
+	for _, r := range reqs {
+		out = append(out, r.IdempotencyKey)
+	}
+	return out
 }
