@@ -239,3 +239,31 @@ func sqlState(err error) string {
 	}
 	return ""
 }
+
+func TestCheckoutFunctionsAreSecurityDefiner(t *testing.T) {
+	db := testdb.New(t)
+	rows, err := db.Pool.Query(context.Background(), `
+		select p.proname, p.prosecdef, coalesce(array_to_string(p.proconfig, ','), '')
+		from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+		where n.nspname = 'public' and p.proname like 'billing_checkout_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type fn struct {
+		Name    string
+		Definer bool
+		Config  string
+	}
+	fns, err := pgx.CollectRows(rows, pgx.RowToStructByPos[fn])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) != 3 {
+		t.Fatalf("found %v, want the lock, unlock and link functions", fns)
+	}
+	for _, f := range fns {
+		if !f.Definer || f.Config != "search_path=public, pg_temp" {
+			t.Errorf("%s: security definer %v, config %q", f.Name, f.Definer, f.Config)
+		}
+	}
+}
