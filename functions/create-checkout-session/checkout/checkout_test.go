@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"billing/functions/create-checkout-session/checkout"
 	"billing/internal/stripetest"
 	"billing/internal/stripetest/fntest"
+	"billing/shared/function"
+	"billing/shared/stripeclient"
 )
 
 const (
@@ -256,5 +259,33 @@ func TestWithSessionID(t *testing.T) {
 				t.Errorf("WithSessionID(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCheckoutLeaseHeld: a call that cannot get the user's lease in time
+// (another checkout holds it) is 409 checkout_in_progress and calls nobody;
+// once the holder's lease expires, checkout works again.
+func TestCheckoutLeaseHeld(t *testing.T) {
+	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	sc := stripeclient.New(stripetest.Key, e.Proxy.URL, nil, nil)
+	h := checkout.New(e.Deps.Verifier, e.Deps.Store, sc.Customers, sc.CheckoutSessions, e.Deps.Catalog,
+		checkout.Options{SiteURL: fntest.SiteURL, LeaseWait: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	srv := httptest.NewServer(function.Wrap(checkout.Name, e.Config, nil, h))
+	t.Cleanup(srv.Close)
+	e.URL = srv.URL + "/functions/v1/" + checkout.Name
+
+	user := e.DB.CreateUser(t, "")
+	token := e.Token(t, user, "")
+	e.DB.MustExec(t, `select public.billing_checkout_lock(p_user_id => $1, p_ttl_seconds => 600)`, user)
+	code, body := e.Post(t, token, `{"plan":"standard"}`)
+	if code != http.StatusConflict || body["error"] != checkout.CodeCheckoutInProgress {
+		t.Fatalf("%d %v, want 409 %s", code, body, checkout.CodeCheckoutInProgress)
+	}
+	if n := e.Proxy.Count("", "/"); n != 0 {
+		t.Errorf("%d Stripe calls without the lease", n)
+	}
+	e.DB.MustExec(t, `update public.billing_checkout_locks set expires_at = now() where user_id = $1`, user)
+	if code, body := e.Post(t, token, `{"plan":"standard"}`); code != http.StatusOK {
+		t.Fatalf("after the lease expired: %d %v", code, body)
 	}
 }
