@@ -2,13 +2,9 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 
 	"billing/shared/config"
 	"billing/shared/function"
-	"billing/shared/httpkit"
-	"billing/shared/mail"
-	"billing/shared/stripeclient"
 	"billing/shared/stripesync"
 )
 
@@ -28,21 +24,13 @@ type Processor struct{ h *handler }
 // NewProcessor returns a Processor with the handler's dependencies
 // (o.Verifier is not used).
 func NewProcessor(o Options) *Processor {
-	return &Processor{h: &handler{o: o}}
+	return &Processor{h: newHandler(o)}
 }
 
 // ProcessorFromDeps builds a Processor like Spec builds the handler, from
 // dependencies loaded for ProcessorNeeds.
 func ProcessorFromDeps(d *function.Deps) *Processor {
-	cfg := d.Config
-	api := stripeclient.New(cfg.StripeSecretKey, cfg.StripeAPIBase, nil, d.Log)
-	return NewProcessor(Options{
-		Mode: cfg.Mode,
-		Syncer: &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog, Locale: cfg.EmailLocale,
-			PortalPath: PortalPath(cfg.PortalReturnURL)},
-		Fetcher: StripeFetcher{API: api},
-		Mailer:  SenderMailer{Sender: mail.NewFromConfig(cfg, d.Store, d.Log), Log: d.Log},
-	})
+	return NewProcessor(optionsFrom(d))
 }
 
 // StatusOtherMode is Process's status for an event of the other Stripe
@@ -54,21 +42,6 @@ const StatusOtherMode = "ignored_mode"
 // "duplicate" or StatusOtherMode. An error is what the webhook would have
 // answered (an *httpkit.Error); a 'failed' row then keeps it.
 func (p *Processor) Process(ctx context.Context, body []byte) (stripesync.ApplyResult, error) {
-	h := p.h
-	ev, err := stripesync.ParseEvent(body)
-	if err != nil {
-		return stripesync.ApplyResult{}, httpkit.BadRequest("The body is not a Stripe event.").WithCause(err)
-	}
-	ctx = httpkit.WithLogger(ctx, httpkit.Logger(ctx).With("event_id", ev.ID, "event_type", ev.Type))
-	if ev.Livemode != (h.o.Mode == "live") {
-		return stripesync.ApplyResult{Status: StatusOtherMode}, nil
-	}
-	res, err := h.process(ctx, ev, json.RawMessage(body))
-	if err != nil {
-		return res, h.fail(ctx, ev, body, err)
-	}
-	if len(res.EmailIDs) > 0 && h.o.Mailer != nil {
-		h.send(ctx, res.EmailIDs)
-	}
-	return res, nil
+	_, res, err := p.h.handle(ctx, body)
+	return res, err
 }

@@ -20,17 +20,25 @@ var Spec = function.Spec{
 	Name:  Name,
 	Needs: config.NeedDatabase | config.NeedWebhook | config.NeedPlans | config.NeedStripe | config.NeedEmail,
 	Build: func(_ context.Context, d *function.Deps) (http.Handler, error) {
-		cfg := d.Config
-		api := stripeclient.New(cfg.StripeSecretKey, cfg.StripeAPIBase, nil, d.Log)
-		return New(Options{
-			Verifier: Verifier{Secrets: cfg.WebhookSecrets},
-			Mode:     cfg.Mode,
-			Syncer: &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog, Locale: cfg.EmailLocale,
-				PortalPath: PortalPath(cfg.PortalReturnURL)},
-			Fetcher: StripeFetcher{API: api},
-			Mailer:  SenderMailer{Sender: mail.NewFromConfig(cfg, d.Store, d.Log), Log: d.Log},
-		}), nil
+		o := optionsFrom(d)
+		o.Verifier = Verifier{Secrets: d.Config.WebhookSecrets}
+		return New(o), nil
 	},
+}
+
+// optionsFrom builds the handler's dependencies from the function's: the
+// Syncer over the store and catalog, stripe-go for the fetch, shared/mail
+// for the emails.
+func optionsFrom(d *function.Deps) Options {
+	cfg := d.Config
+	api := stripeclient.New(cfg.StripeSecretKey, cfg.StripeAPIBase, nil, d.Log)
+	return Options{
+		Mode: cfg.Mode,
+		Syncer: &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog, Locale: cfg.EmailLocale,
+			PortalPath: PortalPath(cfg.PortalReturnURL)},
+		Fetcher: StripeFetcher{API: api},
+		Mailer:  SenderMailer{Sender: mail.NewFromConfig(cfg, d.Store, d.Log), Log: d.Log},
+	}
 }
 
 // PortalPath is the path of STRIPE_BILLING_PORTAL_RETURN_URL (the app page

@@ -63,14 +63,18 @@ type Options struct {
 
 // New returns the handle-stripe-webhook handler.
 func New(o Options) http.Handler {
-	if o.MailTimeout == 0 {
-		o.MailTimeout = 10 * time.Second
-	}
-	h := &handler{o: o}
-	return httpkit.Handle(h.serve)
+	return httpkit.Handle(newHandler(o).serve)
 }
 
 type handler struct{ o Options }
+
+// newHandler fills in the defaults of o.
+func newHandler(o Options) *handler {
+	if o.MailTimeout == 0 {
+		o.MailTimeout = 10 * time.Second
+	}
+	return &handler{o: o}
+}
 
 // response is the 200 body.
 type response struct {
@@ -90,32 +94,40 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := h.o.Verifier.Verify(body, r.Header.Get("Stripe-Signature")); err != nil {
 		return err
 	}
+	ev, res, err := h.handle(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	httpkit.WriteJSON(w, http.StatusOK, response{Received: true, ID: ev.ID, Status: res.Status})
+	return nil
+}
+
+// handle processes a verified body: the mode check, the SQL call(s), the
+// 'failed' row when it cannot be applied, and the emails after the
+// commit. An error is the answer (an *httpkit.Error).
+func (h *handler) handle(ctx context.Context, body []byte) (stripesync.Event, stripesync.ApplyResult, error) {
 	ev, err := stripesync.ParseEvent(body)
 	if err != nil {
-		return httpkit.BadRequest("The body is not a Stripe event.").WithCause(err)
+		return ev, stripesync.ApplyResult{}, httpkit.BadRequest("The body is not a Stripe event.").WithCause(err)
 	}
-	ctx := r.Context()
 	log := httpkit.Logger(ctx).With("event_id", ev.ID, "event_type", ev.Type)
 	ctx = httpkit.WithLogger(ctx, log)
 
 	if ev.Livemode != (h.o.Mode == "live") {
 		log.WarnContext(ctx, "webhook: event of the other Stripe mode ignored; check the endpoint's secret",
 			"livemode", ev.Livemode, "stripe_mode", h.o.Mode)
-		httpkit.WriteJSON(w, http.StatusOK, response{Received: true, ID: ev.ID, Status: "ignored_mode"})
-		return nil
+		return ev, stripesync.ApplyResult{Status: StatusOtherMode}, nil
 	}
-
 	res, err := h.process(ctx, ev, body)
 	if err != nil {
-		return h.fail(ctx, ev, body, err)
+		return ev, res, h.fail(ctx, ev, body, err)
 	}
 	log.InfoContext(ctx, "webhook: event handled", "status", res.Status, "subscription", res.Subscription,
 		"user_ids", res.UserIDs, "emails", len(res.EmailIDs), "link", res.Link)
 	if len(res.EmailIDs) > 0 && h.o.Mailer != nil {
 		h.send(ctx, res.EmailIDs)
 	}
-	httpkit.WriteJSON(w, http.StatusOK, response{Received: true, ID: ev.ID, Status: res.Status})
-	return nil
+	return ev, res, nil
 }
 
 // send sends the committed outbox rows; a failure is logged only.
