@@ -9,6 +9,7 @@ import (
 	"billing/functions/create-checkout-session/checkout"
 	"billing/functions/create-portal-session/portal"
 	"billing/functions/handle-stripe-webhook/webhook"
+	"billing/functions/reconcile-subscriptions/reconcile"
 	"billing/functions/resume-subscription/resumesub"
 	"billing/shared/function"
 )
@@ -21,6 +22,7 @@ func All() []function.Spec {
 		checkout.Spec,
 		portal.Spec,
 		webhook.Spec,
+		reconcile.Spec,
 		resumesub.Spec,
 	}
 }
