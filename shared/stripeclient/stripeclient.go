@@ -46,12 +46,13 @@ func New(key, apiBase string, httpClient *http.Client, log *slog.Logger) *client
 	return api
 }
 
-// leveled routes stripe-go's own logs into slog at debug and warn levels;
-// stripe-go does not log request bodies.
+// leveled routes stripe-go's warnings and errors into slog. Its debug and
+// info lines are dropped at every level: they include whole API responses,
+// and so customers' email addresses, which must never reach the logs.
 type leveled struct{ log *slog.Logger }
 
-func (l leveled) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l leveled) Infof(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l leveled) Debugf(string, ...any) {}
+func (l leveled) Infof(string, ...any)  {}
 func (l leveled) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l leveled) Errorf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
 
