@@ -52,6 +52,8 @@ func opsDeps(ctx context.Context, needs config.Need, stderr io.Writer) (*functio
 		_ = level.UnmarshalText([]byte(strings.ToUpper(l)))
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Handlers log through httpkit.Logger, which falls back to the default.
+	slog.SetDefault(log)
 	return function.NewDeps(ctx, cfg, log)
 }
 
