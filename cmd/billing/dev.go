@@ -96,10 +96,9 @@ Try:
 
   curl -s -H "Authorization: Bearer $TOKEN" %scheck-subscription
 
-React: createClient(url, key, { functions: { url: '%s' } }) or
-new FunctionsClient('%s', { headers: { Authorization: 'Bearer ' + accessToken } })
+React: new FunctionsClient('%s', { headers: { Authorization: 'Bearer ' + session.access_token } })
 
-`, base, DemoUserID, tok, base, strings.TrimSuffix(base, "/"), strings.TrimSuffix(base, "/"))
+`, base, DemoUserID, tok, base, strings.TrimSuffix(base, "/"))
 	return runServe(ctx, nil)
 }
 
