@@ -51,8 +51,8 @@ func New(key, apiBase string, httpClient *http.Client, log *slog.Logger) *client
 // and so customers' email addresses, which must never reach the logs.
 type leveled struct{ log *slog.Logger }
 
-func (l leveled) Debugf(string, ...any) {}
-func (l leveled) Infof(string, ...any)  {}
+func (l leveled) Debugf(string, ...any)          {}
+func (l leveled) Infof(string, ...any)           {}
 func (l leveled) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l leveled) Errorf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
 
