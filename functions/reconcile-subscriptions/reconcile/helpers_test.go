@@ -60,7 +60,7 @@ func withDefaults(s fntest.Sub) fntest.Sub {
 // serve makes the proxy answer GET /v1/subscriptions (filtered by
 // customer, paged with starting_after and has_more) and GET
 // /v1/subscriptions/{id} from s.
-func (s *stripeSide) serve(t *testing.T, p *stripetest.Proxy) {
+func (s *stripeSide) serve(t testing.TB, p *stripetest.Proxy) {
 	t.Helper()
 	if s.pageSize == 0 {
 		s.pageSize = 100
