@@ -17,7 +17,6 @@ import (
 	"billing/shared/auth/authtest"
 	"billing/shared/config"
 	"billing/shared/function"
-	"billing/shared/plans"
 	"billing/shared/store"
 )
 
@@ -29,20 +28,6 @@ const serviceKey = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF
 
 // quiet drops the request logs, which would drown the test output.
 var quiet = slog.New(slog.DiscardHandler)
-
-func catalog(t *testing.T) *plans.Catalog {
-	t.Helper()
-	cat, err := plans.Load("", "test", func(k string) string {
-		return map[string]string{
-			"STRIPE_STANDARD_PRICE_ID_TEST": "price_std_test",
-			"STRIPE_PREMIUM_PRICE_ID_TEST":  "price_prem_test",
-		}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}
 
 // server builds the function exactly as main does (config, deps, wrap) for
 // one data path and returns its URL.
