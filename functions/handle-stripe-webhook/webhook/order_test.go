@@ -169,9 +169,11 @@ func TestCustomerLink(t *testing.T) {
 			t.Fatalf("subscription moved to %v", u)
 		}
 	})
-	t.Run("a checkout without a user ID links nothing", func(t *testing.T) {
-		out := e.mustDeliver(envelope("evt_link_anon", "checkout.session.completed", v2023, t0.Add(3*time.Second), false,
-			session("cs_anon", "cus_anon", "", "not-a-uuid", "")))
+	t.Run("a checkout without a user ID links nothing, even with a known email", func(t *testing.T) {
+		cs := session("cs_anon", "cus_anon", "", "not-a-uuid", "")
+		cs["customer_email"] = "u2@example.com"
+		cs["customer_details"] = map[string]any{"email": "u2@example.com"}
+		out := e.mustDeliver(envelope("evt_link_anon", "checkout.session.completed", v2023, t0.Add(3*time.Second), false, cs))
 		if out["status"] != "processed" || e.count(`select count(*) from profiles where stripe_customer_id = 'cus_anon'`) != 0 {
 			t.Fatalf("%v", out)
 		}
