@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"billing/shared/httpkit"
 )
 
 // Arg is one named argument of a SQL function call (names start with p_).
@@ -47,6 +49,21 @@ var ErrUnavailable = errors.New("database unavailable")
 
 // IsUnavailable reports whether err means the database could not be reached.
 func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// HTTPError maps a failed store call to a function's answer: an
+// *httpkit.Error in the chain passes through as is, a database that could
+// not be reached is a 503 (httpkit.Unavailable; the caller may retry), and
+// anything else is a 500 (httpkit.Internal) whose cause is only logged.
+func HTTPError(err error) error {
+	var he *httpkit.Error
+	if errors.As(err, &he) {
+		return he
+	}
+	if IsUnavailable(err) {
+		return httpkit.Unavailable(err)
+	}
+	return httpkit.Internal(err)
+}
 
 // ErrorCode returns the SQLSTATE of a database error, or "".
 func ErrorCode(err error) string {
