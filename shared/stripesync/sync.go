@@ -150,6 +150,28 @@ func (s *Syncer) ApplySubscription(ctx context.Context, raw []byte, stateAt time
 	return s.Apply(ctx, nil, nil, s.SubscriptionEffects(st))
 }
 
+// ApplyAnswer applies Stripe's answer to one of our own API calls on a
+// subscription (cancel, resume) like ApplySubscription with source "api",
+// but leaves out the transactional emails the object calls for: those
+// functions have no mail configuration, and the webhook event Stripe sends
+// for the same change enqueues them and sends them at once (an email
+// enqueued here but not sent would make the webhook's copy a duplicate and
+// wait for the reconcile job's retry). stateAt is Stripe's clock reading
+// of the answer (stripeclient.ResponseTime).
+//
+// A failure means Stripe has already made the change and its webhook event
+// will store it too; the caller answers with a 5xx (store.HTTPError) and
+// may retry, which asks Stripe for the same change again.
+func (s *Syncer) ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (ApplyResult, error) {
+	st, err := s.Resolve(raw, stateAt, SourceAPI)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	fx := s.SubscriptionEffects(st)
+	fx.Emails = nil
+	return s.Apply(ctx, nil, nil, fx)
+}
+
 // Apply makes the one SQL call that records ev (nil for API answers; its
 // body payload is kept as the audit log) and applies fx, in one
 // transaction.

@@ -90,3 +90,46 @@ func TestApplySubscriptionOrdersByStripeTime(t *testing.T) {
 		t.Fatalf("unknown price: %v", err)
 	}
 }
+
+// TestApplyAnswerLeavesOutEmails: an API answer is applied as source "api"
+// like ApplySubscription, but enqueues none of the emails the object calls
+// for (the webhook event of the same change does).
+func TestApplyAnswerLeavesOutEmails(t *testing.T) {
+	db := testdb.New(t)
+	s := syncer(t, db)
+	ctx := context.Background()
+	user := db.CreateUser(t, "b@example.com")
+	end := time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
+	t0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+
+	raw := subJSON("sub_a", "cus_a", "active", "price_std_test", user, end, true)
+	st, err := s.Resolve(raw, t0, stripesync.SourceAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.SubscriptionEmails(st)); n == 0 {
+		t.Fatal("the object calls for no emails; the test proves nothing")
+	}
+	res, err := s.ApplyAnswer(ctx, raw, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Subscription != "applied" || len(res.UserIDs) != 1 || res.UserIDs[0] != user || len(res.EmailIDs) != 0 {
+		t.Fatalf("ApplyAnswer = %+v, want applied for the user and no emails", res)
+	}
+	var plan string
+	var cancel bool
+	if err := db.Pool.QueryRow(ctx, `select active_plan, cancel_at_period_end from profiles where id = $1`, user).
+		Scan(&plan, &cancel); err != nil {
+		t.Fatal(err)
+	}
+	if plan != "standard" || !cancel {
+		t.Fatalf("snapshot = %s %v", plan, cancel)
+	}
+
+	_, err = s.ApplyAnswer(ctx, subJSON("sub_b", "cus_a", "active", "price_nope", user, end, false), t0)
+	var upe *stripesync.UnknownPriceError
+	if !errors.As(err, &upe) || upe.PriceID != "price_nope" {
+		t.Fatalf("unknown price: %v", err)
+	}
+}
