@@ -50,14 +50,9 @@ var Spec = function.Spec{
 	Needs: config.NeedDatabase | config.NeedAuth | config.NeedStripe | config.NeedPlans | config.NeedSite,
 	Build: func(_ context.Context, d *function.Deps) (http.Handler, error) {
 		sc := stripeclient.New(d.Config.StripeSecretKey, d.Config.StripeAPIBase, nil, d.Log)
-		ap := SyncApplier{Syncer: &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog}}
+		ap := &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog}
 		return New(d.Verifier, d.Store, sc.Subscriptions, ap, d.Catalog, time.Now), nil
 	},
-}
-
-// Authenticator verifies the caller's token.
-type Authenticator interface {
-	FromRequest(r *http.Request) (auth.User, error)
 }
 
 // StateReader reads a user's billing state.
@@ -71,19 +66,20 @@ type SubscriptionUpdater interface {
 }
 
 // Applier applies a subscription object Stripe answered with to the
-// database; stateAt is Stripe's clock reading of the answer.
+// database (stripesync.Syncer, without emails); stateAt is Stripe's clock
+// reading of the answer.
 type Applier interface {
 	ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error)
 }
 
 // New returns the cancel-subscription handler.
-func New(a Authenticator, st StateReader, subs SubscriptionUpdater, ap Applier, cat *plans.Catalog, now func() time.Time) http.Handler {
+func New(a function.Authenticator, st StateReader, subs SubscriptionUpdater, ap Applier, cat *plans.Catalog, now func() time.Time) http.Handler {
 	h := &handler{auth: a, state: st, subs: subs, apply: ap, catalog: cat, now: now}
 	return httpkit.Handle(h.serve)
 }
 
 type handler struct {
-	auth    Authenticator
+	auth    function.Authenticator
 	state   StateReader
 	subs    SubscriptionUpdater
 	apply   Applier
@@ -115,15 +111,9 @@ func (p *Params) validate() error {
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
-	if err := httpkit.Methods(r, http.MethodPost); err != nil {
-		return err
-	}
-	user, err := h.auth.FromRequest(r)
-	if err != nil {
-		return err
-	}
 	var p Params
-	if err := httpkit.DecodeJSON(w, r, httpkit.AppBodyLimit, &p); err != nil {
+	user, err := function.DecodeUserPOST(w, r, h.auth, &p)
+	if err != nil {
 		return err
 	}
 	if err := p.validate(); err != nil {
@@ -132,7 +122,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	st, err := h.state.UserState(ctx, user.ID)
 	if err != nil {
-		return dbError(err)
+		return store.HTTPError(err)
 	}
 	sub, ok := Current(st.Subscriptions, h.now())
 	if !ok {
@@ -175,7 +165,7 @@ func (h *handler) applyAnswer(ctx context.Context, s *stripe.Subscription) error
 	}
 	at := stripeclient.ResponseTime(s.LastResponse.Header, h.now())
 	if _, err := h.apply.ApplyAnswer(ctx, s.LastResponse.RawJSON, at); err != nil {
-		return applyError(err)
+		return store.HTTPError(err)
 	}
 	return nil
 }
@@ -224,49 +214,4 @@ func Current(rows []store.SubscriptionRow, now time.Time) (store.SubscriptionRow
 		return *ended, true
 	}
 	return store.SubscriptionRow{}, false
-}
-
-// SyncApplier applies Stripe's answers to our own API calls through
-// stripesync, the SQL path of the webhook (billing_apply_event, source
-// "api"). It leaves out the transactional emails the object calls for:
-// this function has no mail configuration, and the webhook event Stripe
-// sends for the same change enqueues them and sends them at once (an email
-// enqueued here but not sent would make the webhook's copy a duplicate and
-// wait for the reconcile job's retry).
-type SyncApplier struct {
-	Syncer *stripesync.Syncer
-}
-
-// ApplyAnswer resolves the subscription's plan and applies it.
-func (a SyncApplier) ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error) {
-	st, err := a.Syncer.Resolve(raw, stateAt, stripesync.SourceAPI)
-	if err != nil {
-		return stripesync.ApplyResult{}, err
-	}
-	fx := a.Syncer.SubscriptionEffects(st)
-	fx.Emails = nil
-	return a.Syncer.Apply(ctx, nil, nil, fx)
-}
-
-// applyError maps a failure to store Stripe's answer. Stripe has already
-// made the change and its webhook event will store it too; the caller sees
-// a 5xx and may retry, which asks Stripe for the same change again.
-func applyError(err error) error {
-	var up *stripesync.UnknownPriceError
-	if errors.As(err, &up) {
-		return httpkit.Internal(err)
-	}
-	return dbError(err)
-}
-
-// dbError maps a store error: unreachable is 503, anything else 500.
-func dbError(err error) error {
-	var he *httpkit.Error
-	if errors.As(err, &he) {
-		return he
-	}
-	if store.IsUnavailable(err) {
-		return httpkit.Unavailable(err)
-	}
-	return httpkit.Internal(err)
 }

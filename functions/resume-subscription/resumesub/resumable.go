@@ -1,14 +1,11 @@
 package resumesub
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"time"
 
 	"billing/shared/httpkit"
 	"billing/shared/store"
-	"billing/shared/stripesync"
 )
 
 // live are the statuses of a subscription that is still running.
@@ -52,46 +49,4 @@ func Resumable(rows []store.SubscriptionRow, now time.Time) (store.SubscriptionR
 
 func notResumable(msg string) *httpkit.Error {
 	return httpkit.NewError(http.StatusConflict, httpkit.CodeNotResumable, msg)
-}
-
-// SyncApplier applies Stripe's answers to our own API calls through
-// stripesync, the SQL path of the webhook (billing_apply_event, source
-// "api"). It leaves out the transactional emails the object calls for:
-// this function has no mail configuration, and the webhook event Stripe
-// sends for the same change enqueues them and sends them at once.
-type SyncApplier struct {
-	Syncer *stripesync.Syncer
-}
-
-// ApplyAnswer resolves the subscription's plan and applies it.
-func (a SyncApplier) ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error) {
-	st, err := a.Syncer.Resolve(raw, stateAt, stripesync.SourceAPI)
-	if err != nil {
-		return stripesync.ApplyResult{}, err
-	}
-	fx := a.Syncer.SubscriptionEffects(st)
-	fx.Emails = nil
-	return a.Syncer.Apply(ctx, nil, nil, fx)
-}
-
-// applyError maps a failure to store Stripe's answer: Stripe has made the
-// change and its webhook event will store it too; the caller sees a 5xx.
-func applyError(err error) error {
-	var up *stripesync.UnknownPriceError
-	if errors.As(err, &up) {
-		return httpkit.Internal(err)
-	}
-	return dbError(err)
-}
-
-// dbError maps a store error: unreachable is 503, anything else 500.
-func dbError(err error) error {
-	var he *httpkit.Error
-	if errors.As(err, &he) {
-		return he
-	}
-	if store.IsUnavailable(err) {
-		return httpkit.Unavailable(err)
-	}
-	return httpkit.Internal(err)
 }

@@ -39,14 +39,9 @@ var Spec = function.Spec{
 	Needs: config.NeedDatabase | config.NeedAuth | config.NeedStripe | config.NeedPlans | config.NeedSite,
 	Build: func(_ context.Context, d *function.Deps) (http.Handler, error) {
 		sc := stripeclient.New(d.Config.StripeSecretKey, d.Config.StripeAPIBase, nil, d.Log)
-		ap := SyncApplier{Syncer: &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog}}
+		ap := &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog}
 		return New(d.Verifier, d.Store, sc.Subscriptions, ap, d.Catalog, time.Now), nil
 	},
-}
-
-// Authenticator verifies the caller's token.
-type Authenticator interface {
-	FromRequest(r *http.Request) (auth.User, error)
 }
 
 // StateReader reads a user's billing state.
@@ -60,19 +55,20 @@ type SubscriptionUpdater interface {
 }
 
 // Applier applies a subscription object Stripe answered with to the
-// database; stateAt is Stripe's clock reading of the answer.
+// database (stripesync.Syncer, without emails); stateAt is Stripe's clock
+// reading of the answer.
 type Applier interface {
 	ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error)
 }
 
 // New returns the resume-subscription handler.
-func New(a Authenticator, st StateReader, subs SubscriptionUpdater, ap Applier, cat *plans.Catalog, now func() time.Time) http.Handler {
+func New(a function.Authenticator, st StateReader, subs SubscriptionUpdater, ap Applier, cat *plans.Catalog, now func() time.Time) http.Handler {
 	h := &handler{auth: a, state: st, subs: subs, apply: ap, catalog: cat, now: now}
 	return httpkit.Handle(h.serve)
 }
 
 type handler struct {
-	auth    Authenticator
+	auth    function.Authenticator
 	state   StateReader
 	subs    SubscriptionUpdater
 	apply   Applier
@@ -85,21 +81,15 @@ type handler struct {
 type Params struct{}
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
-	if err := httpkit.Methods(r, http.MethodPost); err != nil {
-		return err
-	}
-	user, err := h.auth.FromRequest(r)
-	if err != nil {
-		return err
-	}
 	var p Params
-	if err := httpkit.DecodeJSON(w, r, httpkit.AppBodyLimit, &p); err != nil {
+	user, err := function.DecodeUserPOST(w, r, h.auth, &p)
+	if err != nil {
 		return err
 	}
 	ctx := r.Context()
 	st, err := h.state.UserState(ctx, user.ID)
 	if err != nil {
-		return dbError(err)
+		return store.HTTPError(err)
 	}
 	if len(st.Subscriptions) == 0 {
 		return httpkit.NewError(http.StatusNotFound, httpkit.CodeNoSubscription,
@@ -125,7 +115,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	at := stripeclient.ResponseTime(updated.LastResponse.Header, h.now())
 	if _, err := h.apply.ApplyAnswer(ctx, updated.LastResponse.RawJSON, at); err != nil {
-		return applyError(err)
+		return store.HTTPError(err)
 	}
 	log.InfoContext(ctx, "subscription resumed")
 	res, err := checksub.Compute(ctx, h.state, h.catalog, user.ID, h.now())
