@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"billing/shared/access"
-	"billing/shared/auth"
 	"billing/shared/config"
 	"billing/shared/function"
 	"billing/shared/httpkit"
@@ -30,24 +29,19 @@ var Spec = function.Spec{
 	},
 }
 
-// Authenticator verifies the caller's token.
-type Authenticator interface {
-	FromRequest(r *http.Request) (auth.User, error)
-}
-
 // StateReader reads a user's billing state.
 type StateReader interface {
 	UserState(ctx context.Context, userID string) (store.UserState, error)
 }
 
 // New returns the check-subscription handler.
-func New(a Authenticator, s StateReader, cat *plans.Catalog, now func() time.Time) http.Handler {
+func New(a function.Authenticator, s StateReader, cat *plans.Catalog, now func() time.Time) http.Handler {
 	h := &handler{auth: a, state: s, catalog: cat, now: now}
 	return httpkit.Handle(h.serve)
 }
 
 type handler struct {
-	auth    Authenticator
+	auth    function.Authenticator
 	state   StateReader
 	catalog *plans.Catalog
 	now     func() time.Time
@@ -82,10 +76,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 func Compute(ctx context.Context, s StateReader, cat *plans.Catalog, userID string, now time.Time) (access.Result, error) {
 	st, err := s.UserState(ctx, userID)
 	if err != nil {
-		if store.IsUnavailable(err) {
-			return access.Result{}, httpkit.Unavailable(err)
-		}
-		return access.Result{}, httpkit.Internal(err)
+		return access.Result{}, store.HTTPError(err)
 	}
 	return access.Compute(st.AccessSubscriptions(), cat, now), nil
 }

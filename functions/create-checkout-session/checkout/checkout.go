@@ -53,11 +53,6 @@ var Spec = function.Spec{
 	},
 }
 
-// Authenticator verifies the caller's token.
-type Authenticator interface {
-	FromRequest(r *http.Request) (auth.User, error)
-}
-
 // Caller calls the billing SQL functions (store.Store over pgx or REST).
 type Caller interface {
 	Call(ctx context.Context, fn string, args []store.Arg, out any) error
@@ -101,13 +96,13 @@ func (o Options) withDefaults() Options {
 }
 
 // New returns the create-checkout-session handler.
-func New(a Authenticator, db Caller, customers CustomerCreator, sessions SessionCreator, cat *plans.Catalog, opt Options) http.Handler {
+func New(a function.Authenticator, db Caller, customers CustomerCreator, sessions SessionCreator, cat *plans.Catalog, opt Options) http.Handler {
 	h := &handler{auth: a, db: db, customers: customers, sessions: sessions, catalog: cat, opt: opt.withDefaults()}
 	return httpkit.Handle(h.serve)
 }
 
 type handler struct {
-	auth      Authenticator
+	auth      function.Authenticator
 	db        Caller
 	customers CustomerCreator
 	sessions  SessionCreator
@@ -138,15 +133,9 @@ type Response struct {
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
-	if err := httpkit.Methods(r, http.MethodPost); err != nil {
-		return err
-	}
-	user, err := h.auth.FromRequest(r)
-	if err != nil {
-		return err
-	}
 	var p Params
-	if err := httpkit.DecodeJSON(w, r, httpkit.AppBodyLimit, &p); err != nil {
+	user, err := function.DecodeUserPOST(w, r, h.auth, &p)
+	if err != nil {
 		return err
 	}
 	req, err := h.validate(p)

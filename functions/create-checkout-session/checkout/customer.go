@@ -49,7 +49,7 @@ func (h *handler) acquire(ctx context.Context, userID string) (lease, error) {
 		err := h.db.Call(ctx, "billing_checkout_lock",
 			[]store.Arg{{Name: "p_user_id", Value: userID}, {Name: "p_ttl_seconds", Value: ttl}}, &l)
 		if err != nil {
-			return l, dbError(err)
+			return l, store.HTTPError(err)
 		}
 		switch {
 		case l.UnknownUser:
@@ -107,7 +107,7 @@ func (h *handler) createCustomer(ctx context.Context, user auth.User) (string, e
 	err = h.db.Call(ctx, "billing_checkout_link_customer",
 		[]store.Arg{{Name: "p_user_id", Value: user.ID}, {Name: "p_customer_id", Value: c.ID}}, &link)
 	if err != nil {
-		return "", dbError(err)
+		return "", store.HTTPError(err)
 	}
 	log := httpkit.Logger(ctx)
 	if !link.Linked {
@@ -120,12 +120,4 @@ func (h *handler) createCustomer(ctx context.Context, user auth.User) (string, e
 		return "", httpkit.Internal(errors.New("billing_checkout_link_customer returned no customer"))
 	}
 	return link.StripeCustomerID, nil
-}
-
-// dbError maps a store error: unreachable is 503, anything else 500.
-func dbError(err error) error {
-	if store.IsUnavailable(err) {
-		return httpkit.Unavailable(err)
-	}
-	return httpkit.Internal(err)
 }

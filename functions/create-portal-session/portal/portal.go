@@ -40,11 +40,6 @@ var Spec = function.Spec{
 	},
 }
 
-// Authenticator verifies the caller's token.
-type Authenticator interface {
-	FromRequest(r *http.Request) (auth.User, error)
-}
-
 // StateReader reads a user's billing state.
 type StateReader interface {
 	UserState(ctx context.Context, userID string) (store.UserState, error)
@@ -65,13 +60,13 @@ type Options struct {
 }
 
 // New returns the create-portal-session handler.
-func New(a Authenticator, st StateReader, sessions SessionCreator, opt Options) http.Handler {
+func New(a function.Authenticator, st StateReader, sessions SessionCreator, opt Options) http.Handler {
 	h := &handler{auth: a, state: st, sessions: sessions, opt: opt}
 	return httpkit.Handle(h.serve)
 }
 
 type handler struct {
-	auth     Authenticator
+	auth     function.Authenticator
 	state    StateReader
 	sessions SessionCreator
 	opt      Options
@@ -105,15 +100,9 @@ func (h *handler) returnURL(p Params) (string, error) {
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
-	if err := httpkit.Methods(r, http.MethodPost); err != nil {
-		return err
-	}
-	user, err := h.auth.FromRequest(r)
-	if err != nil {
-		return err
-	}
 	var p Params
-	if err := httpkit.DecodeJSON(w, r, httpkit.AppBodyLimit, &p); err != nil {
+	user, err := function.DecodeUserPOST(w, r, h.auth, &p)
+	if err != nil {
 		return err
 	}
 	ret, err := h.returnURL(p)
@@ -123,10 +112,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	st, err := h.state.UserState(ctx, user.ID)
 	if err != nil {
-		if store.IsUnavailable(err) {
-			return httpkit.Unavailable(err)
-		}
-		return httpkit.Internal(err)
+		return store.HTTPError(err)
 	}
 	if st.StripeCustomerID == "" {
 		return httpkit.NewError(http.StatusNotFound, httpkit.CodeNoCustomer,
