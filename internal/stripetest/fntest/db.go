@@ -9,6 +9,7 @@ import (
 
 	"billing/internal/stripetest"
 	"billing/internal/testdb"
+	"billing/shared/function"
 )
 
 // Sub is a subscriptions row for test setup. Zero fields get defaults:
@@ -136,4 +137,52 @@ func (e *Env) MirrorSubscriptions(mu *sync.Mutex, subs map[string]Sub) {
 			body["cancel_at_period_end"] = s.CancelAtPeriodEnd
 		}
 	})
+}
+
+// Subscribers is a running function whose test users get subscriptions
+// through Subscribe; the proxy answers Stripe's reads and updates of those
+// subscriptions with their state (MirrorSubscriptions).
+type Subscribers struct {
+	*Env
+
+	mu   sync.Mutex
+	subs map[string]Sub
+}
+
+// StartSubscribers starts spec like Start and mirrors the subscriptions
+// Subscribe adds.
+func StartSubscribers(t testing.TB, spec function.Spec, opt Options) *Subscribers {
+	t.Helper()
+	s := &Subscribers{Env: Start(t, spec, opt), subs: map[string]Sub{}}
+	s.MirrorTo(s.Env)
+	return s
+}
+
+// MirrorTo makes e, another function on the same database, answer Stripe's
+// reads and updates of the subscriptions Subscribe adds too.
+func (s *Subscribers) MirrorTo(e *Env) { e.MirrorSubscriptions(&s.mu, s.subs) }
+
+// Subscribe creates a user and gives it the subscription sub, with ID
+// "sub_"+name and customer "cus_"+name linked to the user's profile; a sub
+// without a Status gives the user none. It returns the user's ID and a
+// token.
+func (s *Subscribers) Subscribe(t testing.TB, name string, sub Sub) (userID, token string) {
+	t.Helper()
+	user := s.DB.CreateUser(t, "")
+	if sub.Status != "" {
+		sub.ID, sub.UserID, sub.CustomerID = "sub_"+name, user, "cus_"+name
+		sub = InsertSubscription(t, s.DB, sub)
+		LinkCustomer(t, s.DB, user, sub.CustomerID)
+		s.mu.Lock()
+		s.subs[sub.ID] = sub
+		s.mu.Unlock()
+	}
+	return user, s.Token(t, user, "")
+}
+
+// Subscription returns the subscription Subscribe added with the ID id.
+func (s *Subscribers) Subscription(id string) Sub {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subs[id]
 }

@@ -193,6 +193,23 @@ func (e *Env) Post(t testing.TB, token, body string) (int, map[string]any) {
 	return e.Do(t, Call{Token: token, Body: body})
 }
 
+// CheckReject sends c, a request the function must refuse before it calls
+// Stripe, and fails t unless the answer has wantStatus and the error code
+// wantCode and the function made no Stripe call for it. It returns the
+// decoded body.
+func (e *Env) CheckReject(t testing.TB, c Call, wantStatus int, wantCode string) map[string]any {
+	t.Helper()
+	e.Proxy.Reset()
+	code, body := e.Do(t, c)
+	if code != wantStatus || body["error"] != wantCode {
+		t.Fatalf("got %d %v, want %d %s", code, body, wantStatus, wantCode)
+	}
+	if n := e.Proxy.Count("", "/"); n != 0 {
+		t.Errorf("%d Stripe calls for a rejected request", n)
+	}
+	return body
+}
+
 // Logs returns everything the function logged so far (JSON lines).
 func (e *Env) Logs() string { return e.logs.String() }
 
