@@ -3,7 +3,6 @@ package cancelsub_test
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,46 +12,16 @@ import (
 	"billing/shared/store"
 )
 
-// world is a running cancel-subscription with users and subscriptions.
-type world struct {
-	e    *fntest.Env
-	mu   sync.Mutex
-	subs map[string]fntest.Sub
-}
-
-func start(t *testing.T, path string) *world {
-	t.Helper()
-	w := &world{e: fntest.Start(t, cancelsub.Spec, fntest.Options{Path: path}), subs: map[string]fntest.Sub{}}
-	w.e.MirrorSubscriptions(&w.mu, w.subs)
-	return w
-}
-
-// subscribe gives a new user the subscription s (ID and customer derived
-// from name) and returns the user's ID and token.
-func (w *world) subscribe(t *testing.T, name string, s fntest.Sub) (string, string) {
-	t.Helper()
-	user := w.e.DB.CreateUser(t, "")
-	if s.ID != "" || s.Status != "" {
-		s.ID, s.UserID, s.CustomerID = "sub_"+name, user, "cus_"+name
-		s = fntest.InsertSubscription(t, w.e.DB, s)
-		fntest.LinkCustomer(t, w.e.DB, user, s.CustomerID)
-		w.mu.Lock()
-		w.subs[s.ID] = s
-		w.mu.Unlock()
-	}
-	return user, w.e.Token(t, user, "")
-}
-
 func TestCancelBothPaths(t *testing.T) {
 	for _, path := range []string{"pgx", "rest"} {
 		t.Run(path, func(t *testing.T) {
-			w := start(t, path)
-			check := fntest.Start(t, checksub.Spec, fntest.Options{Path: path, DB: w.e.DB})
+			w := fntest.StartSubscribers(t, cancelsub.Spec, fntest.Options{Path: path})
+			check := fntest.Start(t, checksub.Spec, fntest.Options{Path: path, DB: w.DB})
 			end := time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
-			user, token := w.subscribe(t, "a"+path, fntest.Sub{Status: "active", PeriodEnd: end})
+			user, token := w.Subscribe(t, "a"+path, fntest.Sub{Status: "active", PeriodEnd: end})
 			sub := "sub_a" + path
 
-			code, body := w.e.Post(t, token, `{"reason":"too_expensive","comment":"  Too pricey for me.  ","subscriptionId":"sub_other"}`)
+			code, body := w.Post(t, token, `{"reason":"too_expensive","comment":"  Too pricey for me.  ","subscriptionId":"sub_other"}`)
 			if code != http.StatusOK {
 				t.Fatalf("status %d: %v", code, body)
 			}
@@ -60,7 +29,7 @@ func TestCancelBothPaths(t *testing.T) {
 			if body["cancelAtPeriodEnd"] != true || body["accessUntil"] != wantEnd || body["subscribed"] != true || body["plan"] != "standard" {
 				t.Errorf("body = %v", body)
 			}
-			reqs := w.e.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")
+			reqs := w.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")
 			if len(reqs) != 1 || reqs[0].Path != "/v1/subscriptions/"+sub {
 				t.Fatalf("Stripe updates: %+v", reqs)
 			}
@@ -77,7 +46,7 @@ func TestCancelBothPaths(t *testing.T) {
 			if !strings.HasPrefix(r.IdempotencyKey, "cancel-subscription:"+sub+":") {
 				t.Errorf("idempotency key %q", r.IdempotencyKey)
 			}
-			row := fntest.ReadSubscription(t, w.e.DB, sub)
+			row := fntest.ReadSubscription(t, w.DB, sub)
 			if !row.CancelAtPeriodEnd || row.CancellationFeedback == nil || *row.CancellationFeedback != "too_expensive" ||
 				row.CancellationComment == nil || *row.CancellationComment != "Too pricey for me." {
 				t.Errorf("stored row %+v", row)
@@ -90,12 +59,12 @@ func TestCancelBothPaths(t *testing.T) {
 			}
 
 			// Twice is not an error, and Stripe is not asked again.
-			w.e.Proxy.Reset()
-			code, again := w.e.Post(t, token, `{}`)
+			w.Proxy.Reset()
+			code, again := w.Post(t, token, `{}`)
 			if code != http.StatusOK || again["cancelAtPeriodEnd"] != true || again["accessUntil"] != wantEnd {
 				t.Errorf("second cancel: %d %v", code, again)
 			}
-			if n := w.e.Proxy.Count("", "/"); n != 0 {
+			if n := w.Proxy.Count("", "/"); n != 0 {
 				t.Errorf("second cancel made %d Stripe calls", n)
 			}
 		})
@@ -103,12 +72,12 @@ func TestCancelBothPaths(t *testing.T) {
 }
 
 func TestCancelWithoutDetails(t *testing.T) {
-	w := start(t, "pgx")
-	_, token := w.subscribe(t, "plain", fntest.Sub{Status: "trialing"})
-	if code, body := w.e.Do(t, fntest.Call{Token: token}); code != 200 || body["cancelAtPeriodEnd"] != true {
+	w := fntest.StartSubscribers(t, cancelsub.Spec, fntest.Options{})
+	_, token := w.Subscribe(t, "plain", fntest.Sub{Status: "trialing"})
+	if code, body := w.Do(t, fntest.Call{Token: token}); code != 200 || body["cancelAtPeriodEnd"] != true {
 		t.Fatalf("cancel with an empty body: %d %v", code, body)
 	}
-	r := w.e.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")[0]
+	r := w.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")[0]
 	for k := range r.Form {
 		if strings.HasPrefix(k, "cancellation_details") {
 			t.Errorf("sent %s without a reason or comment", k)
@@ -119,46 +88,46 @@ func TestCancelWithoutDetails(t *testing.T) {
 // TestCancelOnlyOwnSubscription: whatever the body says, a caller cancels
 // only their own subscription, and one without a subscription gets 404.
 func TestCancelOnlyOwnSubscription(t *testing.T) {
-	w := start(t, "pgx")
-	_, _ = w.subscribe(t, "victim", fntest.Sub{Status: "active"})
-	_, tokenB := w.subscribe(t, "attacker", fntest.Sub{Status: "active"})
-	_, tokenC := w.subscribe(t, "none", fntest.Sub{})
-	_, tokenD := w.subscribe(t, "ended", fntest.Sub{Status: "canceled"})
+	w := fntest.StartSubscribers(t, cancelsub.Spec, fntest.Options{})
+	_, _ = w.Subscribe(t, "victim", fntest.Sub{Status: "active"})
+	_, tokenB := w.Subscribe(t, "attacker", fntest.Sub{Status: "active"})
+	_, tokenC := w.Subscribe(t, "none", fntest.Sub{})
+	_, tokenD := w.Subscribe(t, "ended", fntest.Sub{Status: "canceled"})
 	// The victim's subscription without a user (its event came before the
 	// checkout's) is still never anyone else's.
-	w.e.DB.MustExec(t, `update public.subscriptions set user_id = null where id = 'sub_victim'`)
+	w.DB.MustExec(t, `update public.subscriptions set user_id = null where id = 'sub_victim'`)
 
 	body := `{"subscriptionId":"sub_victim","subscription_id":"sub_victim","customerId":"cus_victim"}`
 	t.Run("a subscriber cancels their own", func(t *testing.T) {
-		w.e.Proxy.Reset()
-		if code, b := w.e.Post(t, tokenB, body); code != 200 {
+		w.Proxy.Reset()
+		if code, b := w.Post(t, tokenB, body); code != 200 {
 			t.Fatalf("%d %v", code, b)
 		}
-		reqs := w.e.Proxy.Requests("", "/v1/subscriptions/")
+		reqs := w.Proxy.Requests("", "/v1/subscriptions/")
 		if len(reqs) != 1 || reqs[0].Path != "/v1/subscriptions/sub_attacker" {
 			t.Fatalf("Stripe calls %+v", reqs)
 		}
 	})
 	for name, token := range map[string]string{"no subscription": tokenC, "only a canceled one": tokenD} {
 		t.Run(name, func(t *testing.T) {
-			w.e.Proxy.Reset()
-			code, b := w.e.Post(t, token, body)
+			w.Proxy.Reset()
+			code, b := w.Post(t, token, body)
 			if code != http.StatusNotFound || b["error"] != "no_subscription" {
 				t.Fatalf("%d %v, want 404 no_subscription", code, b)
 			}
-			if n := w.e.Proxy.Count("", "/"); n != 0 {
+			if n := w.Proxy.Count("", "/"); n != 0 {
 				t.Errorf("%d Stripe calls", n)
 			}
 		})
 	}
-	if row := fntest.ReadSubscription(t, w.e.DB, "sub_victim"); row.CancelAtPeriodEnd {
+	if row := fntest.ReadSubscription(t, w.DB, "sub_victim"); row.CancelAtPeriodEnd {
 		t.Error("the victim's subscription was cancelled")
 	}
 }
 
 func TestCancelRejects(t *testing.T) {
-	w := start(t, "pgx")
-	_, token := w.subscribe(t, "rej", fntest.Sub{Status: "active"})
+	w := fntest.StartSubscribers(t, cancelsub.Spec, fntest.Options{})
+	_, token := w.Subscribe(t, "rej", fntest.Sub{Status: "active"})
 	tests := []struct {
 		name       string
 		call       fntest.Call
@@ -175,43 +144,36 @@ func TestCancelRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w.e.Proxy.Reset()
-			code, body := w.e.Do(t, tt.call)
-			if code != tt.wantStatus || body["error"] != tt.wantCode {
-				t.Fatalf("got %d %v, want %d %s", code, body, tt.wantStatus, tt.wantCode)
-			}
-			if n := w.e.Proxy.Count("", "/"); n != 0 {
-				t.Errorf("%d Stripe calls for a rejected request", n)
-			}
+			w.CheckReject(t, tt.call, tt.wantStatus, tt.wantCode)
 		})
 	}
 	t.Run("a comment of exactly the limit is fine", func(t *testing.T) {
-		code, body := w.e.Post(t, token, `{"reason":"other","comment":"`+strings.Repeat("é", cancelsub.MaxCommentLength)+`"}`)
+		code, body := w.Post(t, token, `{"reason":"other","comment":"`+strings.Repeat("é", cancelsub.MaxCommentLength)+`"}`)
 		if code != 200 {
 			t.Fatalf("%d %v", code, body)
 		}
 	})
-	if row := fntest.ReadSubscription(t, w.e.DB, "sub_rej"); !row.CancelAtPeriodEnd {
+	if row := fntest.ReadSubscription(t, w.DB, "sub_rej"); !row.CancelAtPeriodEnd {
 		t.Error("the last call did not cancel")
 	}
 }
 
 func TestCancelStripeError(t *testing.T) {
-	w := start(t, "pgx")
-	_, token := w.subscribe(t, "fail", fntest.Sub{Status: "active"})
-	w.e.Proxy.Fail(http.MethodPost, "/v1/subscriptions/", 400,
+	w := fntest.StartSubscribers(t, cancelsub.Spec, fntest.Options{})
+	_, token := w.Subscribe(t, "fail", fntest.Sub{Status: "active"})
+	w.Proxy.Fail(http.MethodPost, "/v1/subscriptions/", 400,
 		map[string]any{"type": "invalid_request_error", "param": "cancellation_details[feedback]", "message": "Invalid"})
-	code, body := w.e.Post(t, token, `{"reason":"other"}`)
+	code, body := w.Post(t, token, `{"reason":"other"}`)
 	if code != http.StatusBadGateway || body["error"] != "stripe_error" {
 		t.Fatalf("%d %v, want 502 stripe_error", code, body)
 	}
 	if msg, _ := body["message"].(string); strings.Contains(msg, "req_") {
 		t.Errorf("message carries Stripe's request ID: %q", msg)
 	}
-	if !strings.Contains(w.e.Logs(), "req_stripetest_") {
+	if !strings.Contains(w.Logs(), "req_stripetest_") {
 		t.Error("Stripe's request ID was not logged")
 	}
-	if row := fntest.ReadSubscription(t, w.e.DB, "sub_fail"); row.CancelAtPeriodEnd {
+	if row := fntest.ReadSubscription(t, w.DB, "sub_fail"); row.CancelAtPeriodEnd {
 		t.Error("the database says cancelled although Stripe refused")
 	}
 }

@@ -119,14 +119,7 @@ func TestPortalRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.Proxy.Reset()
-			code, body := e.Do(t, tt.call)
-			if code != tt.wantStatus || body["error"] != tt.wantCode {
-				t.Fatalf("got %d %v, want %d %s", code, body, tt.wantStatus, tt.wantCode)
-			}
-			if n := e.Proxy.Count("", "/"); n != 0 {
-				t.Errorf("%d Stripe calls for a rejected request", n)
-			}
+			e.CheckReject(t, tt.call, tt.wantStatus, tt.wantCode)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package resumesub_test
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,40 +11,10 @@ import (
 	"billing/internal/stripetest/fntest"
 )
 
-// world is a running resume-subscription with users and subscriptions.
-type world struct {
-	e    *fntest.Env
-	mu   sync.Mutex
-	subs map[string]fntest.Sub
-}
-
-func start(t *testing.T, path string) *world {
-	t.Helper()
-	w := &world{e: fntest.Start(t, resumesub.Spec, fntest.Options{Path: path}), subs: map[string]fntest.Sub{}}
-	w.e.MirrorSubscriptions(&w.mu, w.subs)
-	return w
-}
-
-// subscribe gives a new user the subscription s (ID and customer derived
-// from name, none when s has no status) and returns the user and token.
-func (w *world) subscribe(t *testing.T, name string, s fntest.Sub) (string, string) {
-	t.Helper()
-	user := w.e.DB.CreateUser(t, "")
-	if s.Status != "" {
-		s.ID, s.UserID, s.CustomerID = "sub_"+name, user, "cus_"+name
-		s = fntest.InsertSubscription(t, w.e.DB, s)
-		fntest.LinkCustomer(t, w.e.DB, user, s.CustomerID)
-		w.mu.Lock()
-		w.subs[s.ID] = s
-		w.mu.Unlock()
-	}
-	return user, w.e.Token(t, user, "")
-}
-
 func TestResumeBothPaths(t *testing.T) {
 	for _, path := range []string{"pgx", "rest"} {
 		t.Run(path, func(t *testing.T) {
-			w := start(t, path)
+			w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{Path: path})
 			later := time.Now().Add(10 * 24 * time.Hour).UTC().Truncate(time.Second)
 			tests := []struct {
 				name         string
@@ -59,16 +28,16 @@ func TestResumeBothPaths(t *testing.T) {
 			for i, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					name := path + string(rune('a'+i))
-					_, token := w.subscribe(t, name, tt.sub)
-					w.e.Proxy.Reset()
-					code, body := w.e.Post(t, token, `{"subscriptionId":"sub_other"}`)
+					_, token := w.Subscribe(t, name, tt.sub)
+					w.Proxy.Reset()
+					code, body := w.Post(t, token, `{"subscriptionId":"sub_other"}`)
 					if code != http.StatusOK {
 						t.Fatalf("status %d: %v", code, body)
 					}
 					if body["cancelAtPeriodEnd"] != false || body["accessUntil"] != nil {
 						t.Errorf("body = %v", body)
 					}
-					reqs := w.e.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")
+					reqs := w.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")
 					if len(reqs) != 1 || reqs[0].Path != "/v1/subscriptions/sub_"+name {
 						t.Fatalf("Stripe updates %+v", reqs)
 					}
@@ -82,7 +51,7 @@ func TestResumeBothPaths(t *testing.T) {
 					if !strings.HasPrefix(r.IdempotencyKey, "resume-subscription:sub_"+name+":") {
 						t.Errorf("idempotency key %q", r.IdempotencyKey)
 					}
-					row := fntest.ReadSubscription(t, w.e.DB, "sub_"+name)
+					row := fntest.ReadSubscription(t, w.DB, "sub_"+name)
 					if row.CancelAtPeriodEnd || row.CancelAt != nil {
 						t.Errorf("stored row still scheduled: %+v", row)
 					}
@@ -93,7 +62,7 @@ func TestResumeBothPaths(t *testing.T) {
 }
 
 func TestResumeNotResumable(t *testing.T) {
-	w := start(t, "pgx")
+	w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{})
 	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	tests := []struct {
 		name       string
@@ -110,16 +79,16 @@ func TestResumeNotResumable(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, token := w.subscribe(t, "nr"+string(rune('a'+i)), tt.sub)
-			w.e.Proxy.Reset()
-			code, body := w.e.Post(t, token, `{}`)
+			_, token := w.Subscribe(t, "nr"+string(rune('a'+i)), tt.sub)
+			w.Proxy.Reset()
+			code, body := w.Post(t, token, `{}`)
 			if code != tt.wantStatus || body["error"] != tt.wantCode {
 				t.Fatalf("got %d %v, want %d %s", code, body, tt.wantStatus, tt.wantCode)
 			}
 			if msg, _ := body["message"].(string); !strings.Contains(msg, tt.wantInMsg) {
 				t.Errorf("message %q does not say %q", msg, tt.wantInMsg)
 			}
-			if n := w.e.Proxy.Count("", "/"); n != 0 {
+			if n := w.Proxy.Count("", "/"); n != 0 {
 				t.Errorf("%d Stripe calls", n)
 			}
 		})
@@ -129,31 +98,31 @@ func TestResumeNotResumable(t *testing.T) {
 // TestResumeOnlyOwnSubscription: whatever the body says, a caller resumes
 // only their own subscription.
 func TestResumeOnlyOwnSubscription(t *testing.T) {
-	w := start(t, "pgx")
-	_, _ = w.subscribe(t, "victim", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
-	_, tokenB := w.subscribe(t, "attacker", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
-	_, tokenC := w.subscribe(t, "nosub", fntest.Sub{})
-	body := `{"subscriptionId":"sub_victim","userId":"` + w.subs["sub_victim"].UserID + `"}`
+	w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{})
+	_, _ = w.Subscribe(t, "victim", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
+	_, tokenB := w.Subscribe(t, "attacker", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
+	_, tokenC := w.Subscribe(t, "nosub", fntest.Sub{})
+	body := `{"subscriptionId":"sub_victim","userId":"` + w.Subscription("sub_victim").UserID + `"}`
 
-	if code, b := w.e.Post(t, tokenB, body); code != 200 {
+	if code, b := w.Post(t, tokenB, body); code != 200 {
 		t.Fatalf("B resumes: %d %v", code, b)
 	}
-	if code, b := w.e.Post(t, tokenC, body); code != 404 || b["error"] != "no_subscription" {
+	if code, b := w.Post(t, tokenC, body); code != 404 || b["error"] != "no_subscription" {
 		t.Fatalf("C resumes: %d %v, want 404 no_subscription", code, b)
 	}
-	for _, r := range w.e.Proxy.Requests("", "/v1/") {
+	for _, r := range w.Proxy.Requests("", "/v1/") {
 		if r.Path != "/v1/subscriptions/sub_attacker" {
 			t.Errorf("Stripe call on %s", r.Path)
 		}
 	}
-	if row := fntest.ReadSubscription(t, w.e.DB, "sub_victim"); !row.CancelAtPeriodEnd {
+	if row := fntest.ReadSubscription(t, w.DB, "sub_victim"); !row.CancelAtPeriodEnd {
 		t.Error("the victim's scheduled cancel was undone")
 	}
 }
 
 func TestResumeRejects(t *testing.T) {
-	w := start(t, "pgx")
-	_, token := w.subscribe(t, "rej", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
+	w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{})
+	_, token := w.Subscribe(t, "rej", fntest.Sub{Status: "active", CancelAtPeriodEnd: true})
 	tests := []struct {
 		name       string
 		call       fntest.Call
@@ -169,17 +138,10 @@ func TestResumeRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w.e.Proxy.Reset()
-			code, body := w.e.Do(t, tt.call)
-			if code != tt.wantStatus || body["error"] != tt.wantCode {
-				t.Fatalf("got %d %v, want %d %s", code, body, tt.wantStatus, tt.wantCode)
-			}
-			if n := w.e.Proxy.Count("", "/"); n != 0 {
-				t.Errorf("%d Stripe calls for a rejected request", n)
-			}
+			w.CheckReject(t, tt.call, tt.wantStatus, tt.wantCode)
 		})
 	}
-	if row := fntest.ReadSubscription(t, w.e.DB, "sub_rej"); !row.CancelAtPeriodEnd {
+	if row := fntest.ReadSubscription(t, w.DB, "sub_rej"); !row.CancelAtPeriodEnd {
 		t.Error("a rejected request resumed the subscription")
 	}
 }
@@ -187,24 +149,24 @@ func TestResumeRejects(t *testing.T) {
 // TestCancelResumeCancel runs the two functions against one database:
 // every answer is applied at once, in order, within the same second.
 func TestCancelResumeCancel(t *testing.T) {
-	w := start(t, "pgx")
-	c := fntest.Start(t, cancelsub.Spec, fntest.Options{DB: w.e.DB})
-	c.MirrorSubscriptions(&w.mu, w.subs)
-	user, token := w.subscribe(t, "cycle", fntest.Sub{Status: "active"})
+	w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{})
+	c := fntest.Start(t, cancelsub.Spec, fntest.Options{DB: w.DB})
+	w.MirrorTo(c)
+	user, token := w.Subscribe(t, "cycle", fntest.Sub{Status: "active"})
 	ctoken := c.Token(t, user, "")
 	steps := []struct {
 		env        *fntest.Env
 		token      string
 		wantCancel bool
 	}{
-		{c, ctoken, true}, {w.e, token, false}, {c, ctoken, true}, {w.e, token, false},
+		{c, ctoken, true}, {w.Env, token, false}, {c, ctoken, true}, {w.Env, token, false},
 	}
 	for i, s := range steps {
 		code, body := s.env.Post(t, s.token, `{}`)
 		if code != 200 || body["cancelAtPeriodEnd"] != s.wantCancel {
 			t.Fatalf("step %d: %d %v, want cancelAtPeriodEnd %v", i, code, body, s.wantCancel)
 		}
-		if row := fntest.ReadSubscription(t, w.e.DB, "sub_cycle"); row.CancelAtPeriodEnd != s.wantCancel {
+		if row := fntest.ReadSubscription(t, w.DB, "sub_cycle"); row.CancelAtPeriodEnd != s.wantCancel {
 			t.Fatalf("step %d: stored cancel_at_period_end %v", i, row.CancelAtPeriodEnd)
 		}
 	}
