@@ -139,7 +139,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		rep, err := s.Reconciler.Run(ctx, p.options())
 		logReport(ctx, rep, err)
 		if err != nil {
-			return dbError(err)
+			return store.HTTPError(err)
 		}
 		httpkit.WriteJSON(w, http.StatusOK, rep)
 		return nil

@@ -32,7 +32,7 @@ func (r *Reconciler) SyncUser(ctx context.Context, userID string, interval time.
 	d := db{r.Store}
 	begin, err := d.userBegin(ctx, userID, interval)
 	if err != nil {
-		return "", dbError(err)
+		return "", store.HTTPError(err)
 	}
 	switch {
 	case begin.UnknownUser:
@@ -54,7 +54,7 @@ func (r *Reconciler) SyncUser(ctx context.Context, userID string, interval time.
 					log.ErrorContext(ctx, "user sync: subscription skipped", "user_id", userID, "error", err.Error())
 					continue
 				}
-				return dbError(err)
+				return store.HTTPError(err)
 			}
 			if res.Subscription == "applied" {
 				applied++
@@ -74,18 +74,4 @@ func (r *Reconciler) SyncUser(ctx context.Context, userID string, interval time.
 		}
 	}
 	return SyncSynced, nil
-}
-
-// dbError maps a store failure to the contract: 503 when the database
-// could not be reached, else 500. Errors that are already *httpkit.Error
-// (Stripe's) pass through.
-func dbError(err error) error {
-	var he *httpkit.Error
-	if errors.As(err, &he) {
-		return err
-	}
-	if store.IsUnavailable(err) {
-		return httpkit.Unavailable(err)
-	}
-	return httpkit.Internal(err)
 }
