@@ -30,12 +30,13 @@ migrate:
 test: lint
 	$(BILLING) testenv -- $(GO) test -count=1 -timeout 8m ./...
 
-## lint: gofmt, go vet, staticcheck (pinned in go.mod's tool block)
+## lint: gofmt, go vet, staticcheck (pinned in go.mod's tool block), and every function compiles for WASI
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) build ./functions/...
 
 ## build: one bootstrap per function for AWS Lambda (linux/arm64), in build/<name>/bootstrap
 build:
