@@ -158,6 +158,11 @@ begin
   if v_sub is not null then
     select s.user_id, coalesce(v_customer, s.customer_id) into v_user, v_customer
     from public.subscriptions s where s.id = v_sub;
+    if not found then
+      -- SELECT INTO set both targets to null: keep the email's customer, so
+      -- that an invoice of a subscription not stored yet is held, not lost.
+      v_customer := nullif(p_email ->> 'customer_id', '');
+    end if;
   end if;
   if v_user is null and v_customer is not null then
     select p.id into v_user from public.profiles p where p.stripe_customer_id = v_customer;
