@@ -1,9 +1,9 @@
 package mail
 
 import (
+	"billing/shared/httpkit"
 	"context"
 	"encoding/json"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -107,16 +107,13 @@ func normalizeLocale(l, def string) string {
 	return def
 }
 
-// anAddress matches anything that looks like an email address.
-var anAddress = regexp.MustCompile(`[^\s"'<>(),;:@\[\]]+@[^\s"'<>(),;:@\[\]]+`)
-
 // redact removes addr, and anything else that looks like an address, from
 // an error text before it is logged or stored as last_error.
 func redact(text, addr string) string {
 	if addr != "" {
 		text = strings.ReplaceAll(text, addr, "[address]")
 	}
-	text = anAddress.ReplaceAllString(text, "[address]")
+	text = httpkit.RedactEmails(text)
 	return cut(text, 1000)
 }
 

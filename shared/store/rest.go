@@ -29,6 +29,11 @@ func NewREST(supabaseURL, serviceKey string, client *http.Client) *REST {
 	if client == nil {
 		client = &http.Client{Timeout: 15 * time.Second}
 	}
+	// Never follow a redirect: net/http would resend the apikey header
+	// (the service-role key) and the body to whatever host it names.
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client = &c
 	return &REST{base: strings.TrimRight(supabaseURL, "/") + "/rest/v1/rpc/", key: serviceKey, client: client}
 }
 

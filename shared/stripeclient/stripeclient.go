@@ -51,10 +51,20 @@ func New(key, apiBase string, httpClient *http.Client, log *slog.Logger) *client
 // and so customers' email addresses, which must never reach the logs.
 type leveled struct{ log *slog.Logger }
 
-func (l leveled) Debugf(string, ...any)          {}
-func (l leveled) Infof(string, ...any)           {}
-func (l leveled) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l leveled) Errorf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l leveled) Debugf(string, ...any) {}
+func (l leveled) Infof(string, ...any)  {}
+
+// Warnf logs stripe-go's warnings with anything like an email address
+// redacted: Stripe's error messages echo what it rejected.
+func (l leveled) Warnf(format string, v ...any) {
+	l.log.Warn(httpkit.RedactEmails(fmt.Sprintf(format, v...)))
+}
+
+// Errorf logs stripe-go's errors as warnings, redacted like Warnf; the
+// handler that got the error decides whether it is one.
+func (l leveled) Errorf(format string, v ...any) {
+	l.log.Warn(httpkit.RedactEmails(fmt.Sprintf(format, v...)))
+}
 
 // Error maps a stripe-go error to the contract: 502 stripe_error (429 when
 // Stripe rate-limits us), where card errors and invalid requests carry a
@@ -75,7 +85,10 @@ func Error(ctx context.Context, op string, err error) error {
 	}
 	httpkit.Logger(ctx).WarnContext(ctx, "stripe error", "op", op, "stripe_request_id", se.RequestID,
 		"http_status", se.HTTPStatusCode, "type", string(se.Type), "code", string(se.Code), "param", se.Param)
-	cause := fmt.Errorf("stripe %s: request %s: %w", op, se.RequestID, err)
+	// The cause names the failure without Stripe's message, which can echo
+	// what we sent (an email address Stripe rejected, for one).
+	cause := fmt.Errorf("stripe %s: request %s: HTTP %d, type %s, code %s, param %q",
+		op, se.RequestID, se.HTTPStatusCode, se.Type, se.Code, se.Param)
 	switch {
 	case se.Type == stripe.ErrorTypeCard:
 		return &httpkit.Error{Status: http.StatusBadGateway, Code: httpkit.CodeStripeError,
