@@ -124,12 +124,20 @@ type CheckoutSession struct {
 }
 
 // UserID is the Supabase user the session was created for:
-// client_reference_id, else metadata.supabase_uid, when it is a UUID.
+// metadata.supabase_uid, which only a call with our secret key can set (our
+// create-checkout-session sets it and client_reference_id to the same user).
+// client_reference_id alone is not trusted, since Payment Links and the
+// Pricing Table let anyone set it: a session without the metadata, or whose
+// client_reference_id names another user, links nobody.
 func (c CheckoutSession) UserID() string {
-	if id := UserIDOf(c.ClientReferenceID); id != "" {
-		return id
+	meta := UserIDOf(c.MetadataUserID)
+	if meta == "" {
+		return ""
 	}
-	return UserIDOf(c.MetadataUserID)
+	if c.ClientReferenceID != "" && UserIDOf(c.ClientReferenceID) != meta {
+		return ""
+	}
+	return meta
 }
 
 // ParseCheckoutSession reads a Checkout Session object of any API version.

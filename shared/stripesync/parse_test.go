@@ -111,8 +111,10 @@ func TestParseInvoiceShapes(t *testing.T) {
 func TestParseCheckoutSessionUser(t *testing.T) {
 	const uid = "11111111-1111-4111-8111-111111111111"
 	tests := []struct{ name, raw, want string }{
-		{"client_reference_id", `{"id":"cs_1","client_reference_id":"` + uid + `","metadata":{}}`, uid},
+		{"ours: both agree", `{"id":"cs_0","client_reference_id":"` + uid + `","metadata":{"supabase_uid":"` + uid + `"}}`, uid},
+		{"client_reference_id alone (a Payment Link) is not trusted", `{"id":"cs_1","client_reference_id":"` + uid + `","metadata":{}}`, ""},
 		{"metadata only", `{"id":"cs_2","client_reference_id":null,"metadata":{"supabase_uid":"` + uid + `"}}`, uid},
+		{"they disagree", `{"id":"cs_4","client_reference_id":"22222222-2222-4222-8222-222222222222","metadata":{"supabase_uid":"` + uid + `"}}`, ""},
 		{"not a UUID", `{"id":"cs_3","client_reference_id":"42","metadata":{"supabase_uid":"x"}}`, ""},
 	}
 	for _, tt := range tests {

@@ -127,6 +127,7 @@ func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 func TestCustomerLink(t *testing.T) {
 	e := newEnv(t)
 	const user2 = "22222222-2222-4222-8222-222222222222"
+	const user3 = "33333333-3333-4333-8333-333333333333"
 	createUser(t, e.db, user1, "u1@example.com")
 	createUser(t, e.db, user2, "u2@example.com")
 	t0 := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
@@ -167,6 +168,14 @@ func TestCustomerLink(t *testing.T) {
 		}
 		if u := e.scalar(`select user_id::text from subscriptions where id = 'sub_link'`); u != user1 {
 			t.Fatalf("subscription moved to %v", u)
+		}
+	})
+	t.Run("a client_reference_id without our metadata (a Payment Link) links nobody", func(t *testing.T) {
+		createUser(t, e.db, user3, "victim@example.com")
+		e.mustDeliver(envelope("evt_link_paylink", "checkout.session.completed", v2023, t0.Add(3*time.Second), false,
+			session("cs_paylink", "cus_attacker", "", user3, "")))
+		if c := e.scalar(`select coalesce(stripe_customer_id, '') from profiles where id = $1`, user3); c != "" {
+			t.Fatalf("the victim was linked to %v", c)
 		}
 	})
 	t.Run("a checkout without a user ID links nothing, even with a known email", func(t *testing.T) {
