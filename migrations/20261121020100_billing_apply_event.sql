@@ -57,7 +57,7 @@ begin
     and coalesce((p_catalog #>> array['plans', t.plan, 'paid'])::boolean, false)
     and (t.scheduled_end is null or now() < t.scheduled_end)
   order by (t.scheduled_end is null) desc, t.scheduled_end desc,
-           t.current_period_end desc nulls last, t.stripe_created desc nulls last, t.id desc
+           t.current_period_end desc nulls last, t.stripe_created desc nulls last, t.id collate "C" desc
   limit 1;
 
   if v_winner.id is not null then
@@ -68,7 +68,7 @@ begin
     from public.subscriptions s
     where s.user_id = p_user_id
        or (s.user_id is null and v_customer is not null and s.customer_id = v_customer)
-    order by s.stripe_created desc nulls last, s.current_period_end desc nulls last, s.id desc
+    order by s.stripe_created desc nulls last, s.current_period_end desc nulls last, s.id collate "C" desc
     limit 1;
     v_plan := v_free;
   end if;
