@@ -236,7 +236,8 @@ revoke all on function public.billing_release_held_emails(uuid, text, text) from
 --                     cancel_at_period_end, cancel_at, canceled_at, ended_at,
 --                     trial_start, trial_end, cancellation_reason,
 --                     cancellation_feedback, cancellation_comment, stripe_created,
---                     state_at, source: "event"|"fetch"|"api", raw}   -- or absent
+--                     state_at, source: "event"|"fetch"|"api"|"event_tie", raw}
+--                                                             -- or absent
 --    "require_subscription": "sub_..."   -- answer needs_fetch when not stored
 --    "link": {"user_id", "customer_id"}  -- checkout.session.completed
 --    "emails": [{kind, dedupe_key, subscription_id, customer_id, template_data}],
@@ -252,19 +253,27 @@ revoke all on function public.billing_release_held_emails(uuid, text, text) from
 --
 -- A subscription from an event applies when its state_at (event.created) is
 -- later than the stored one and is skipped ("stale") when earlier; in the
--- same second the answer is {"needs_fetch": "sub_..."} and nothing is
--- written: the caller fetches the subscription from Stripe and calls again
--- with source "fetch" and state_at = Stripe's response time, which applies
--- when >= the stored one (it was read after anything stored). "api" answers
--- apply the same way. A subscription whose user is unknown is stored with
+-- same second the answer is {"needs_fetch": "sub_...", "state_at": stored}
+-- and nothing is written: the caller fetches the subscription from Stripe
+-- and calls again with source "fetch". An answer of Stripe's API ("fetch",
+-- "api") is stamped with a LOWER bound of when Stripe read it and applies
+-- only when STRICTLY later than the stored state_at: in the same second the
+-- stored state may be newer than the read. A "fetch" that does not apply
+-- answers needs_fetch again (nothing written, so the event is not recorded:
+-- the caller fetches later or fails for Stripe to retry); an "api" answer
+-- is "stale". "event_tie" (an event's payload on a same-second tie when
+-- Stripe no longer knows the subscription) applies at >=.
+--
+-- A subscription whose user is unknown is stored with
 -- user_id null by customer and attached when the customer is linked.
 --
 -- Every affected user's snapshot and usage limits are recomputed from all
 -- their subscriptions (billing_refresh_user). Emails go to the outbox once
 -- per dedupe_key (or are held until the user is known).
 --
--- Result: {"duplicate", "needs_fetch", "status", "subscription":
--- "applied"|"stale"|"none", "user_ids", "email_ids", "link", "held_emails"}.
+-- Result: {"duplicate", "needs_fetch", "state_at", "status", "subscription":
+-- "applied"|"stale"|"none", "user_ids", "email_ids", "link", "held_emails"};
+-- status is "processed", "ignored", "duplicate" or "needs_fetch".
 create or replace function public.billing_apply_event(p_event jsonb)
 returns jsonb
 language plpgsql
@@ -284,6 +293,7 @@ declare
   v_sub_id text := nullif(v_sub ->> 'id', '');
   v_source text := coalesce(v_sub ->> 'source', 'event');
   v_state_at timestamptz := (v_sub ->> 'state_at')::timestamptz;
+  v_applies boolean;
   v_email_event text;
   v_stored record;
   v_found boolean := false;
@@ -335,9 +345,15 @@ begin
     from public.subscriptions s where s.id = v_sub_id
     for update;
     v_found := found;
-    if v_found and v_source = 'event' and v_state_at = v_stored.state_at then
-      return jsonb_build_object('duplicate', false, 'needs_fetch', v_sub_id, 'status', 'needs_fetch');
+    -- An event in the stored state's second, or a fetched answer (a lower
+    -- bound of Stripe's read) not later than it: Stripe must be asked (again).
+    if v_found and ((v_source = 'event' and v_state_at = v_stored.state_at)
+                    or (v_source = 'fetch' and v_state_at <= v_stored.state_at)) then
+      return jsonb_build_object('duplicate', false, 'needs_fetch', v_sub_id, 'status', 'needs_fetch',
+        'state_at', v_stored.state_at);
     end if;
+    v_applies := not v_found or v_state_at > v_stored.state_at
+      or (v_source = 'event_tie' and v_state_at = v_stored.state_at);
   end if;
   if v_required is not null and v_required is distinct from v_sub_id
       and not exists (select 1 from public.subscriptions s where s.id = v_required) then
@@ -409,8 +425,7 @@ begin
       v_users := v_users || v_stored.user_id;
     end if;
 
-    if not v_found or v_state_at > v_stored.state_at
-       or (v_source <> 'event' and v_state_at = v_stored.state_at) then
+    if v_applies then
       insert into public.subscriptions as s
         (id, user_id, customer_id, livemode, status, price_id, plan, quantity,
          current_period_start, current_period_end, cancel_at_period_end, cancel_at, canceled_at,

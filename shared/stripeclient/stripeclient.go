@@ -108,14 +108,27 @@ func Error(ctx context.Context, op string, err error) error {
 		Message: "The payment provider returned an error. Please try again.", Cause: cause}
 }
 
-// ResponseTime returns Stripe's own clock reading for a response (its Date
-// header, one-second resolution), the time a fetched object's state is
-// stored under. It falls back to now when the header is missing.
-func ResponseTime(h http.Header, now time.Time) time.Time {
+// ReadTime returns when Stripe read the object it answered with, as a LOWER
+// bound in Stripe's own clock, whole seconds: the time a fetched object's
+// state is stored under (billing_apply_event applies it only over an older
+// stored state). h is the response's headers; sent and received are the
+// local clock when the request was sent and when the response arrived.
+//
+// Stripe's Date header is when the response left (truncated to the
+// second), so it is an upper bound of the read: an object read before a
+// concurrent change can leave a second later. The read happened after the
+// request reached Stripe, at least the round trip before the response left,
+// so the bound is floor(Date - (received - sent)). Without a usable Date it
+// is floor(sent) - 1s in the local clock (which may differ from Stripe's).
+func ReadTime(h http.Header, sent, received time.Time) time.Time {
+	rtt := received.Sub(sent)
+	if rtt < 0 {
+		rtt = 0
+	}
 	if h != nil {
-		if t, err := http.ParseTime(h.Get("Date")); err == nil {
-			return t.UTC()
+		if date, err := http.ParseTime(h.Get("Date")); err == nil {
+			return date.Add(-rtt).UTC().Truncate(time.Second)
 		}
 	}
-	return now.UTC().Truncate(time.Second)
+	return sent.UTC().Truncate(time.Second).Add(-time.Second)
 }

@@ -58,19 +58,36 @@ func TestError(t *testing.T) {
 	}
 }
 
-func TestResponseTime(t *testing.T) {
-	now := time.Date(2026, 11, 21, 1, 2, 3, 456, time.UTC)
+// TestReadTime: an answer is stamped with a lower bound of Stripe's read,
+// the Date header less the round trip, rounded down to the second.
+func TestReadTime(t *testing.T) {
+	sent := time.Date(2026, 11, 21, 1, 2, 3, 456_000_000, time.UTC)
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
 	h := http.Header{}
 	h.Set("Date", "Sat, 21 Nov 2026 01:02:09 GMT")
-	if got := ResponseTime(h, now); !got.Equal(time.Date(2026, 11, 21, 1, 2, 9, 0, time.UTC)) {
-		t.Fatalf("Stripe's Date header not used: %v", got)
+	tests := []struct {
+		name     string
+		h        http.Header
+		received time.Time
+		want     time.Time
+	}{
+		// Stripe's clock, not ours (ours is 6 s behind here).
+		{"no round trip: the Date itself", h, sent, at("2026-11-21T01:02:09Z")},
+		// The Date is truncated: the response left in [09, 10), so a read
+		// 100 ms earlier may have been in second 08.
+		{"short round trip: the second before the Date", h, sent.Add(100 * time.Millisecond), at("2026-11-21T01:02:08Z")},
+		{"round trip over a second", h, sent.Add(1500 * time.Millisecond), at("2026-11-21T01:02:07Z")},
+		{"a clock going back counts as no round trip", h, sent.Add(-time.Second), at("2026-11-21T01:02:09Z")},
+		{"no header: the second before sending, local clock", nil, sent.Add(time.Second), at("2026-11-21T01:02:02Z")},
+		{"unreadable Date: local fallback", http.Header{"Date": {"garbage"}}, sent.Add(time.Second), at("2026-11-21T01:02:02Z")},
 	}
-	if got := ResponseTime(nil, now); !got.Equal(now.Truncate(time.Second)) {
-		t.Fatalf("fallback = %v", got)
-	}
-	h.Set("Date", "garbage")
-	if got := ResponseTime(h, now); !got.Equal(now.Truncate(time.Second)) {
-		t.Fatalf("bad header fallback = %v", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ReadTime(tt.h, sent, tt.received)
+			if !got.Equal(tt.want) || got.Location() != time.UTC {
+				t.Fatalf("ReadTime = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -17,10 +17,13 @@ const (
 	// SourceEvent is a webhook event's payload, stamped with event.created.
 	SourceEvent = "event"
 	// SourceFetch is an object fetched from Stripe because an event could
-	// not be ordered; stamped with Stripe's response time.
+	// not be ordered; stamped with a lower bound of Stripe's read
+	// (stripeclient.ReadTime). It applies only over an older stored state;
+	// otherwise the answer is NeedsFetch again and nothing is written.
 	SourceFetch = "fetch"
 	// SourceAPI is Stripe's answer to our own API call (cancel, resume,
-	// reconcile); stamped with Stripe's response time.
+	// reconcile); stamped like SourceFetch. It applies only over an older
+	// stored state; otherwise it is "stale".
 	SourceAPI = "api"
 	// SourceEventTie is an event's payload applied on a same-second tie
 	// when Stripe could not be asked (the subscription is gone there).
@@ -57,6 +60,9 @@ type ApplyResult struct {
 	// NeedsFetch is the subscription to fetch from Stripe before the call
 	// can be made again; nothing was written.
 	NeedsFetch string `json:"needs_fetch"`
+	// StateAt is, with NeedsFetch, the stored state's time of that
+	// subscription (nil when it is not stored).
+	StateAt *time.Time `json:"state_at"`
 	// Status is "processed", "ignored", "duplicate" or "needs_fetch".
 	Status string `json:"status"`
 	// Subscription is "applied", "stale" (older than the stored state) or "none".
@@ -139,9 +145,10 @@ func (s *Syncer) SubscriptionEffects(st State) Effects {
 // ApplySubscription maps the price to a plan (unknown price ->
 // *UnknownPriceError, nothing written) and calls the SQL apply function;
 // stateAt is the Stripe-clock time of the object (event.created for
-// events; stripeclient.ResponseTime(resp.Header) for API answers — never
-// the local clock); source is "event", "api" or "fetch". The caller sends
-// the result's EmailIDs after it returns.
+// events; for API answers a lower bound of Stripe's read,
+// stripeclient.ReadTime — never the local clock); source is "event",
+// "api" or "fetch". The caller sends the result's EmailIDs after it
+// returns.
 func (s *Syncer) ApplySubscription(ctx context.Context, raw []byte, stateAt time.Time, source string) (ApplyResult, error) {
 	st, err := s.Resolve(raw, stateAt, source)
 	if err != nil {
@@ -156,8 +163,10 @@ func (s *Syncer) ApplySubscription(ctx context.Context, raw []byte, stateAt time
 // functions have no mail configuration, and the webhook event Stripe sends
 // for the same change enqueues them and sends them at once (an email
 // enqueued here but not sent would make the webhook's copy a duplicate and
-// wait for the reconcile job's retry). stateAt is Stripe's clock reading
-// of the answer (stripeclient.ResponseTime).
+// wait for the reconcile job's retry). stateAt is a lower bound of
+// Stripe's read (stripeclient.ReadTime); an answer not later than the
+// stored state is "stale" and not applied (the webhook event of the same
+// change applies it).
 //
 // A failure means Stripe has already made the change and its webhook event
 // will store it too; the caller answers with a 5xx (store.HTTPError) and

@@ -65,14 +65,20 @@ func TestApplySubscriptionOrdersByStripeTime(t *testing.T) {
 	if res.Subscription != "applied" || len(res.UserIDs) != 1 || res.UserIDs[0] != user || len(res.EmailIDs) != 1 {
 		t.Fatalf("first apply = %+v", res)
 	}
-	// An older state is skipped; an equal-second API answer applies.
+	// An older state is skipped, and so is an equal-second API answer (its
+	// stamp is a lower bound of Stripe's read: the stored state may be
+	// newer); a later one applies.
 	res, err = s.ApplySubscription(ctx, subJSON("sub_1", "cus_1", "canceled", "price_std_test", user, end, false), t0.Add(-time.Second), stripesync.SourceAPI)
 	if err != nil || res.Subscription != "stale" {
 		t.Fatalf("older = %+v, %v", res, err)
 	}
-	res, err = s.ApplySubscription(ctx, subJSON("sub_1", "cus_1", "active", "price_prem_test", user, end, true), t0, stripesync.SourceAPI)
-	if err != nil || res.Subscription != "applied" {
+	res, err = s.ApplySubscription(ctx, subJSON("sub_1", "cus_1", "canceled", "price_std_test", user, end, false), t0, stripesync.SourceAPI)
+	if err != nil || res.Subscription != "stale" {
 		t.Fatalf("same second api = %+v, %v", res, err)
+	}
+	res, err = s.ApplySubscription(ctx, subJSON("sub_1", "cus_1", "active", "price_prem_test", user, end, true), t0.Add(time.Second), stripesync.SourceAPI)
+	if err != nil || res.Subscription != "applied" {
+		t.Fatalf("next second api = %+v, %v", res, err)
 	}
 	var plan, status, customer string
 	var cancel bool

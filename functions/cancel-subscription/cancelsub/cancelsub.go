@@ -146,11 +146,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	params.SetIdempotencyKey("cancel-subscription:" + sub.ID + ":" + auth.NewUUID())
+	sent := h.now()
 	updated, err := h.subs.Update(sub.ID, params)
+	received := h.now()
 	if err != nil {
 		return stripeclient.Error(ctx, "cancel subscription", err)
 	}
-	if err := h.applyAnswer(ctx, updated); err != nil {
+	if err := h.applyAnswer(httpkit.WithLogger(ctx, log), updated, sent, received); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "cancel scheduled", "reason", p.Reason)
@@ -158,14 +160,22 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 }
 
 // applyAnswer stores Stripe's answer through the webhook's SQL path,
-// stamped with Stripe's clock.
-func (h *handler) applyAnswer(ctx context.Context, s *stripe.Subscription) error {
+// stamped with a lower bound of Stripe's read (stripeclient.ReadTime of the
+// exchange between sent and received). An answer no newer than the stored
+// state (a same-second event was applied first) is not applied: the
+// webhook event of this change applies it, so that is logged only.
+func (h *handler) applyAnswer(ctx context.Context, s *stripe.Subscription, sent, received time.Time) error {
 	if s.LastResponse == nil || len(s.LastResponse.RawJSON) == 0 {
 		return httpkit.Internal(errors.New("stripe answered without a body"))
 	}
-	at := stripeclient.ResponseTime(s.LastResponse.Header, h.now())
-	if _, err := h.apply.ApplyAnswer(ctx, s.LastResponse.RawJSON, at); err != nil {
+	at := stripeclient.ReadTime(s.LastResponse.Header, sent, received)
+	res, err := h.apply.ApplyAnswer(ctx, s.LastResponse.RawJSON, at)
+	if err != nil {
 		return store.HTTPError(err)
+	}
+	if res.Subscription != "applied" {
+		httpkit.Logger(ctx).InfoContext(ctx, "cancel: Stripe's answer not applied over a stored state as new; its webhook event applies the change",
+			"result", res.Subscription, "state_at", at)
 	}
 	return nil
 }

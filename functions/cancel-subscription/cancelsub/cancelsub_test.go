@@ -209,3 +209,26 @@ func TestCurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelAnswerNotLaterThanTheStoredState: Stripe's answer is no newer
+// than the stored state (a same-second event was applied first, here a
+// state stamped in the future): it is not applied, the handler still
+// answers 200 with the body of what is stored, and logs it at info.
+func TestCancelAnswerNotLaterThanTheStoredState(t *testing.T) {
+	w := fntest.StartSubscribers(t, cancelsub.Spec, fntest.Options{})
+	_, token := w.Subscribe(t, "tie", fntest.Sub{Status: "active",
+		StateAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second)})
+	code, body := w.Post(t, token, `{}`)
+	if code != http.StatusOK || body["cancelAtPeriodEnd"] != false || body["subscribed"] != true {
+		t.Fatalf("cancel: %d %v, want 200 with the stored state", code, body)
+	}
+	if n := len(w.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")); n != 1 {
+		t.Fatalf("%d Stripe updates", n)
+	}
+	if row := fntest.ReadSubscription(t, w.DB, "sub_tie"); row.CancelAtPeriodEnd {
+		t.Fatal("an answer not later than the stored state was applied")
+	}
+	if logs := w.Logs(); !strings.Contains(logs, `"level":"INFO","msg":"cancel: Stripe's answer not applied`) {
+		t.Fatalf("not logged at info:\n%s", logs)
+	}
+}

@@ -17,9 +17,9 @@ import (
 // or an event of another account).
 var ErrNotFound = errors.New("webhook: subscription not found in Stripe")
 
-// Fetcher reads a subscription from Stripe: its raw JSON and Stripe's
-// clock reading of the answer (the Date header), the time its state is
-// ordered by.
+// Fetcher reads a subscription from Stripe: its raw JSON and a LOWER bound,
+// in Stripe's clock and whole seconds, of when Stripe read it
+// (stripeclient.ReadTime), the time its state is ordered by.
 type Fetcher interface {
 	FetchSubscription(ctx context.Context, id string) (raw []byte, at time.Time, err error)
 }
@@ -28,14 +28,20 @@ type Fetcher interface {
 // API version (2023-10-16), which stripesync reads like any other.
 type StripeFetcher struct {
 	API *client.API
-	Now func() time.Time // fallback clock when Stripe sends no Date; nil = time.Now
+	Now func() time.Time // clock around the request (round trip, fallback without a Date); nil = time.Now
 }
 
 // FetchSubscription implements Fetcher.
 func (f StripeFetcher) FetchSubscription(ctx context.Context, id string) ([]byte, time.Time, error) {
+	now := time.Now
+	if f.Now != nil {
+		now = f.Now
+	}
 	params := &stripe.SubscriptionParams{}
 	params.Context = ctx
+	sent := now()
 	sub, err := f.API.Subscriptions.Get(id, params)
+	received := now()
 	if err != nil {
 		var se *stripe.Error
 		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
@@ -46,9 +52,5 @@ func (f StripeFetcher) FetchSubscription(ctx context.Context, id string) ([]byte
 	if sub.LastResponse == nil || len(sub.LastResponse.RawJSON) == 0 {
 		return nil, time.Time{}, fmt.Errorf("webhook: stripe answered subscription %s without a body", id)
 	}
-	now := time.Now
-	if f.Now != nil {
-		now = f.Now
-	}
-	return sub.LastResponse.RawJSON, stripeclient.ResponseTime(sub.LastResponse.Header, now()), nil
+	return sub.LastResponse.RawJSON, stripeclient.ReadTime(sub.LastResponse.Header, sent, received), nil
 }

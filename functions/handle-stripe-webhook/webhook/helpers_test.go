@@ -22,6 +22,7 @@ import (
 	"billing/shared/httpkit"
 	"billing/shared/plans"
 	"billing/shared/store"
+	"billing/shared/stripeclient"
 	"billing/shared/stripesync"
 )
 
@@ -56,7 +57,9 @@ func catalogWith(t testing.TB, extra map[string]string) *plans.Catalog {
 }
 
 // truth is an in-memory Stripe: the current object of every subscription.
-// A fetch answers it with Stripe's clock (now, whole seconds).
+// A fetch answers it stamped like StripeFetcher's: its Date header is the
+// clock when the answer leaves (whole seconds), and the stamp is the lower
+// bound stripeclient.ReadTime derives from it and the round trip.
 type truth struct {
 	mu      sync.Mutex
 	subs    map[string][]byte
@@ -73,13 +76,15 @@ func (f *truth) set(id string, raw []byte) {
 
 func (f *truth) FetchSubscription(_ context.Context, id string) ([]byte, time.Time, error) {
 	f.fetches.Add(1)
+	sent := time.Now()
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	raw, ok := f.subs[id]
+	f.mu.Unlock()
 	if !ok {
 		return nil, time.Time{}, fmt.Errorf("%w: %s", webhook.ErrNotFound, id)
 	}
-	return raw, time.Now().UTC().Truncate(time.Second), nil
+	h := http.Header{"Date": {time.Now().UTC().Format(http.TimeFormat)}}
+	return raw, stripeclient.ReadTime(h, sent, time.Now()), nil
 }
 
 // failingCaller wraps the real store and fails billing_apply_event calls

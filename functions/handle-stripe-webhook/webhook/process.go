@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"billing/shared/httpkit"
 	"billing/shared/stripesync"
@@ -92,11 +93,11 @@ func (h *handler) subscriptionEvent(ctx context.Context, ev stripesync.Event, pa
 	if err != nil {
 		return stripesync.ApplyResult{}, err
 	}
-	return h.apply(ctx, ev, payload, h.o.Syncer.SubscriptionEffects(*fetched))
+	return h.applyFetched(ctx, ev, payload, stripesync.Effects{CustomerID: fetched.CustomerID}, fetched)
 }
 
 // applyFetching makes the SQL call; when it answers needs_fetch it fetches
-// the subscription from Stripe and calls once more with it.
+// the subscription from Stripe and calls once more with it (applyFetched).
 func (h *handler) applyFetching(ctx context.Context, ev stripesync.Event, payload json.RawMessage, fx stripesync.Effects) (stripesync.ApplyResult, error) {
 	res, err := h.o.Syncer.Apply(ctx, &ev, payload, fx)
 	if err != nil || res.NeedsFetch == "" {
@@ -114,14 +115,86 @@ func (h *handler) applyFetching(ctx context.Context, ev stripesync.Event, payloa
 			fx.Subscription = &tie
 		}
 		fx.RequireSubscription = ""
+		return h.apply(ctx, ev, payload, fx)
 	case err != nil:
 		return stripesync.ApplyResult{}, err
-	default:
-		emails := fx.Emails
-		fx.Subscription = fetched
-		fx.Emails = mergeEmails(emails, h.o.Syncer.SubscriptionEmails(*fetched))
 	}
-	return h.apply(ctx, ev, payload, fx)
+	return h.applyFetched(ctx, ev, payload, fx, fetched)
+}
+
+// MaxRefetchWait bounds the wait before the second fetch of applyFetched.
+const MaxRefetchWait = 3 * time.Second
+
+// applyFetched makes the event's final SQL call with a fetched state in
+// place of fx's subscription (and the emails of both). A fetched state is
+// stamped with a lower bound of Stripe's read and applies only when later
+// than the stored state; when it is not (the stored state is from the same
+// second, or a concurrent delivery stored a read as recent), the database
+// answers needs_fetch again and writes nothing. Then the subscription is
+// fetched once more, after waiting until a new read's lower bound can be
+// later than the stored state (see refetchWait), and if that does not apply
+// either the event fails with 503, recorded as failed and not processed,
+// for Stripe to deliver it again.
+func (h *handler) applyFetched(ctx context.Context, ev stripesync.Event, payload json.RawMessage, fx stripesync.Effects, fetched *stripesync.State) (stripesync.ApplyResult, error) {
+	emails := fx.Emails
+	for attempt := 1; ; attempt++ {
+		fx.Subscription = fetched
+		fx.Emails = mergeEmails(append([]stripesync.Email(nil), emails...), h.o.Syncer.SubscriptionEmails(*fetched))
+		res, err := h.o.Syncer.Apply(ctx, &ev, payload, fx)
+		if err != nil || res.NeedsFetch == "" {
+			return res, err
+		}
+		if res.NeedsFetch != fetched.ID {
+			return res, fmt.Errorf("webhook: billing_apply_event asked to fetch %s again", res.NeedsFetch)
+		}
+		if attempt == 2 {
+			return res, httpkit.Unavailable(fmt.Errorf("webhook: Stripe's answers for %s (read from %s) are not later than the stored state (%s); Stripe will deliver the event again",
+				fetched.ID, fetched.StateAt.Format(time.RFC3339), formatTime(res.StateAt)))
+		}
+		wait := refetchWait(fetched.StateAt, res.StateAt)
+		httpkit.Logger(ctx).InfoContext(ctx, "webhook: fetched state not later than the stored one; fetching again",
+			"subscription_id", fetched.ID, "read_from", fetched.StateAt, "stored_state_at", res.StateAt, "wait", wait.String())
+		if err := sleep(ctx, wait); err != nil {
+			return stripesync.ApplyResult{}, httpkit.Unavailable(fmt.Errorf("webhook: waiting to fetch %s again: %w", fetched.ID, err))
+		}
+		if fetched, err = h.fetch(ctx, fetched.ID); err != nil {
+			return stripesync.ApplyResult{}, err
+		}
+	}
+}
+
+// refetchWait is how long after an answer read from `read` (a lower bound,
+// whole seconds) a new read's lower bound is later than `stored`:
+// stored - read + 1s, at least 1s, at most MaxRefetchWait. Stripe's Date
+// was then at least read + 1s (the bound is Date less a round trip, rounded
+// down), so a request sent that long after the answer is answered with a
+// Date of at least stored + 2s, whose bound is at least stored + 1s while
+// the round trip stays under a second.
+func refetchWait(read time.Time, stored *time.Time) time.Duration {
+	wait := time.Second
+	if stored != nil {
+		wait = stored.Sub(read) + time.Second
+	}
+	return min(max(wait, time.Second), MaxRefetchWait)
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func formatTime(t *time.Time) string {
+	if t == nil {
+		return "none"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // apply is the final SQL call of an event: it must not ask to fetch again.
@@ -133,8 +206,8 @@ func (h *handler) apply(ctx context.Context, ev stripesync.Event, payload json.R
 	return res, err
 }
 
-// fetch reads a subscription from Stripe and resolves it, stamped with
-// Stripe's response time.
+// fetch reads a subscription from Stripe and resolves it, stamped with a
+// lower bound of Stripe's read.
 func (h *handler) fetch(ctx context.Context, id string) (*stripesync.State, error) {
 	if h.o.Fetcher == nil {
 		return nil, errors.New("webhook: no Stripe fetcher configured")

@@ -273,8 +273,10 @@ func (u *run) compare(ctx context.Context, p Page) error {
 		if v, ok := stored[s.state.ID]; ok {
 			row = &v
 		}
-		if row != nil && row.StateAt != nil && row.StateAt.After(p.StateAt) {
-			u.rep.Stale++ // a webhook wrote a later state after Stripe answered
+		if row != nil && row.StateAt != nil && !p.StateAt.After(*row.StateAt) {
+			// The stored state may be later than Stripe's read (p.StateAt is
+			// a lower bound): billing_apply_event would not apply it either.
+			u.rep.Stale++
 			continue
 		}
 		kinds := diff(s.state, row)

@@ -106,16 +106,26 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		params.AddExtra("cancel_at", "") // an empty value unsets it
 	}
 	params.SetIdempotencyKey("resume-subscription:" + sub.ID + ":" + auth.NewUUID())
+	sent := h.now()
 	updated, err := h.subs.Update(sub.ID, params)
+	received := h.now()
 	if err != nil {
 		return stripeclient.Error(ctx, "resume subscription", err)
 	}
 	if updated.LastResponse == nil || len(updated.LastResponse.RawJSON) == 0 {
 		return httpkit.Internal(errors.New("stripe answered without a body"))
 	}
-	at := stripeclient.ResponseTime(updated.LastResponse.Header, h.now())
-	if _, err := h.apply.ApplyAnswer(ctx, updated.LastResponse.RawJSON, at); err != nil {
+	// A lower bound of Stripe's read: an answer no newer than the stored
+	// state (a same-second event was applied first) is not applied, and
+	// the webhook event of this change applies it.
+	at := stripeclient.ReadTime(updated.LastResponse.Header, sent, received)
+	applied, err := h.apply.ApplyAnswer(ctx, updated.LastResponse.RawJSON, at)
+	if err != nil {
 		return store.HTTPError(err)
+	}
+	if applied.Subscription != "applied" {
+		log.InfoContext(ctx, "resume: Stripe's answer not applied over a stored state as new; its webhook event applies the change",
+			"result", applied.Subscription, "state_at", at)
 	}
 	log.InfoContext(ctx, "subscription resumed")
 	res, err := checksub.Compute(ctx, h.state, h.catalog, user.ID, h.now())

@@ -147,7 +147,10 @@ func TestResumeRejects(t *testing.T) {
 }
 
 // TestCancelResumeCancel runs the two functions against one database:
-// every answer is applied at once, in order, within the same second.
+// every answer is applied at once, in order. Each step waits for the next
+// second: an answer is stamped with a lower bound of Stripe's read, and one
+// not later than the stored state is not applied (its webhook event does;
+// TestResumeAnswerNotLaterThanTheStoredState).
 func TestCancelResumeCancel(t *testing.T) {
 	w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{})
 	c := fntest.Start(t, cancelsub.Spec, fntest.Options{DB: w.DB})
@@ -162,6 +165,9 @@ func TestCancelResumeCancel(t *testing.T) {
 		{c, ctoken, true}, {w.Env, token, false}, {c, ctoken, true}, {w.Env, token, false},
 	}
 	for i, s := range steps {
+		if i > 0 {
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		}
 		code, body := s.env.Post(t, s.token, `{}`)
 		if code != 200 || body["cancelAtPeriodEnd"] != s.wantCancel {
 			t.Fatalf("step %d: %d %v, want cancelAtPeriodEnd %v", i, code, body, s.wantCancel)
@@ -169,5 +175,28 @@ func TestCancelResumeCancel(t *testing.T) {
 		if row := fntest.ReadSubscription(t, w.DB, "sub_cycle"); row.CancelAtPeriodEnd != s.wantCancel {
 			t.Fatalf("step %d: stored cancel_at_period_end %v", i, row.CancelAtPeriodEnd)
 		}
+	}
+}
+
+// TestResumeAnswerNotLaterThanTheStoredState: Stripe's answer is no newer
+// than the stored state (a same-second event was applied first, here a
+// state stamped in the future): it is not applied, the handler still
+// answers 200 with the body of what is stored, and logs it at info.
+func TestResumeAnswerNotLaterThanTheStoredState(t *testing.T) {
+	w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{})
+	_, token := w.Subscribe(t, "tie", fntest.Sub{Status: "active", CancelAtPeriodEnd: true,
+		StateAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second)})
+	code, body := w.Post(t, token, `{}`)
+	if code != http.StatusOK || body["cancelAtPeriodEnd"] != true || body["subscribed"] != true {
+		t.Fatalf("resume: %d %v, want 200 with the stored state", code, body)
+	}
+	if n := len(w.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")); n != 1 {
+		t.Fatalf("%d Stripe updates", n)
+	}
+	if row := fntest.ReadSubscription(t, w.DB, "sub_tie"); !row.CancelAtPeriodEnd {
+		t.Fatal("an answer not later than the stored state was applied")
+	}
+	if logs := w.Logs(); !strings.Contains(logs, `"level":"INFO","msg":"resume: Stripe's answer not applied`) {
+		t.Fatalf("not logged at info:\n%s", logs)
 	}
 }
