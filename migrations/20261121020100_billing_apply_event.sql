@@ -236,8 +236,8 @@ revoke all on function public.billing_release_held_emails(uuid, text, text) from
 --                     cancel_at_period_end, cancel_at, canceled_at, ended_at,
 --                     trial_start, trial_end, cancellation_reason,
 --                     cancellation_feedback, cancellation_comment, stripe_created,
---                     state_at, source: "event"|"fetch"|"api"|"event_tie", raw}
---                                                             -- or absent
+--                     state_at, source: "event"|"fetch"|"api"|"event_tie", raw,
+--                     unknown_price: bool}                    -- or absent
 --    "require_subscription": "sub_..."   -- answer needs_fetch when not stored
 --    "link": {"user_id", "customer_id"}  -- checkout.session.completed
 --    "emails": [{kind, dedupe_key, subscription_id, customer_id, template_data}],
@@ -264,6 +264,12 @@ revoke all on function public.billing_release_held_emails(uuid, text, text) from
 -- is "stale". "event_tie" (an event's payload on a same-second tie when
 -- Stripe no longer knows the subscription) applies at >=.
 --
+-- A price not in the catalog (unknown_price, plan "") is refused, nothing
+-- written ({"status": "unknown_price"}), only when the state would grant
+-- access (active or trialing, or past_due with past_due_keeps_access) and
+-- the row is not stored with a plan of the catalog; otherwise the state
+-- applies and the row keeps its stored plan and price (a new row gets the
+-- price and no plan).
 -- A subscription whose user is unknown is stored with
 -- user_id null by customer and attached when the customer is linked.
 --
@@ -272,8 +278,9 @@ revoke all on function public.billing_release_held_emails(uuid, text, text) from
 -- per dedupe_key (or are held until the user is known).
 --
 -- Result: {"duplicate", "needs_fetch", "state_at", "status", "subscription":
--- "applied"|"stale"|"none", "user_ids", "email_ids", "link", "held_emails"};
--- status is "processed", "ignored", "duplicate" or "needs_fetch".
+-- "applied"|"stale"|"none", "user_ids", "email_ids", "link", "held_emails",
+-- "unknown_price"}; status is "processed", "ignored", "duplicate",
+-- "needs_fetch" or "unknown_price".
 create or replace function public.billing_apply_event(p_event jsonb)
 returns jsonb
 language plpgsql
@@ -293,6 +300,10 @@ declare
   v_sub_id text := nullif(v_sub ->> 'id', '');
   v_source text := coalesce(v_sub ->> 'source', 'event');
   v_state_at timestamptz := (v_sub ->> 'state_at')::timestamptz;
+  v_unknown_price boolean := coalesce((v_sub ->> 'unknown_price')::boolean, false);
+  v_keeps boolean := coalesce((v_catalog ->> 'past_due_keeps_access')::boolean, false);
+  v_price text := nullif(v_sub ->> 'price_id', '');
+  v_plan text := nullif(v_sub ->> 'plan', '');
   v_applies boolean;
   v_email_event text;
   v_stored record;
@@ -341,7 +352,7 @@ begin
 
   -- Decide before writing anything whether Stripe must be asked first.
   if v_sub_id is not null then
-    select s.state_at, s.user_id into v_stored
+    select s.state_at, s.user_id, s.plan, s.price_id into v_stored
     from public.subscriptions s where s.id = v_sub_id
     for update;
     v_found := found;
@@ -354,6 +365,19 @@ begin
     end if;
     v_applies := not v_found or v_state_at > v_stored.state_at
       or (v_source = 'event_tie' and v_state_at = v_stored.state_at);
+    if v_applies and v_unknown_price then
+      if (v_sub ->> 'status' in ('active', 'trialing') or (v_sub ->> 'status' = 'past_due' and v_keeps))
+         and not (v_found and v_stored.plan is not null
+                  and v_catalog #> array['plans', v_stored.plan] is not null) then
+        -- It would grant access under a plan nobody knows.
+        return jsonb_build_object('duplicate', false, 'status', 'unknown_price', 'subscription', 'none',
+          'unknown_price', v_price);
+      end if;
+      if v_found then
+        v_plan := v_stored.plan;
+        v_price := v_stored.price_id;
+      end if;
+    end if;
   end if;
   if v_required is not null and v_required is distinct from v_sub_id
       and not exists (select 1 from public.subscriptions s where s.id = v_required) then
@@ -433,7 +457,7 @@ begin
          cancellation_comment, stripe_created, state_at, raw, updated_at)
       values (v_sub_id, v_user, v_sub ->> 'customer_id',
               coalesce((v_sub ->> 'livemode')::boolean, false), v_sub ->> 'status',
-              nullif(v_sub ->> 'price_id', ''), nullif(v_sub ->> 'plan', ''),
+              v_price, v_plan,
               (v_sub ->> 'quantity')::integer,
               (v_sub ->> 'current_period_start')::timestamptz, (v_sub ->> 'current_period_end')::timestamptz,
               coalesce((v_sub ->> 'cancel_at_period_end')::boolean, false),

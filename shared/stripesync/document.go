@@ -43,6 +43,7 @@ type subscriptionDoc struct {
 	StateAt              time.Time       `json:"state_at"`
 	Source               string          `json:"source"`
 	Raw                  json.RawMessage `json:"raw,omitempty"`
+	UnknownPrice         bool            `json:"unknown_price,omitempty"`
 }
 
 type planDoc struct {
@@ -125,7 +126,8 @@ func (s *Syncer) document(ev *Event, payload json.RawMessage, status string, fx 
 			CancelAtPeriodEnd: st.CancelAtPeriodEnd, CancelAt: st.CancelAt, CanceledAt: st.CanceledAt,
 			EndedAt: st.EndedAt, TrialStart: st.TrialStart, TrialEnd: st.TrialEnd,
 			CancellationReason: st.CancellationReason, CancellationFeedback: st.CancellationFeedback,
-			CancellationComment: st.CancellationComment, StateAt: st.StateAt, Source: st.Source}
+			CancellationComment: st.CancellationComment, StateAt: st.StateAt, Source: st.Source,
+			UnknownPrice: st.UnknownPrice != ""}
 		if !st.Created.IsZero() {
 			created := st.Created
 			d.StripeCreated = &created

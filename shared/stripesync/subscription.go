@@ -11,7 +11,9 @@
 // never use stripe-go's typed structs, whose v76 types miss the newer shapes.
 //
 // A Syncer maps the price to a plan of the catalog (an unknown price is an
-// *UnknownPriceError and nothing is written), derives the transactional
+// *UnknownPriceError and nothing is written when the state would grant
+// access to a subscription not stored with a known plan; otherwise the
+// state applies and the stored plan is kept), derives the transactional
 // emails an object calls for, and makes the one SQL call that records and
 // applies it in one transaction.
 package stripesync

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"billing/shared/httpkit"
 	"billing/shared/plans"
 	"billing/shared/store"
 )
@@ -31,8 +32,10 @@ const (
 )
 
 // UnknownPriceError is a subscription whose price is not in the catalog of
-// the current mode. Nothing is written: the catalog must be fixed, and
-// Stripe's retry then applies the event.
+// the current mode, in a state that would grant access (WouldGrant), and
+// not stored with a plan of the catalog: billing_apply_event writes nothing.
+// The catalog must be fixed, and Stripe's retry then applies the event. (An
+// unknown price in any other state applies, keeping the stored plan.)
 type UnknownPriceError struct{ PriceID, SubscriptionID string }
 
 func (e *UnknownPriceError) Error() string {
@@ -63,7 +66,8 @@ type ApplyResult struct {
 	// StateAt is, with NeedsFetch, the stored state's time of that
 	// subscription (nil when it is not stored).
 	StateAt *time.Time `json:"state_at"`
-	// Status is "processed", "ignored", "duplicate" or "needs_fetch".
+	// Status is "processed", "ignored", "duplicate", "needs_fetch" or
+	// "unknown_price" (Apply returns an *UnknownPriceError with it).
 	Status string `json:"status"`
 	// Subscription is "applied", "stale" (older than the stored state) or "none".
 	Subscription string `json:"subscription"`
@@ -82,10 +86,15 @@ type ApplyResult struct {
 // resolved, and stamped with Stripe's clock.
 type State struct {
 	Subscription
-	Plan    string
-	Raw     json.RawMessage
-	StateAt time.Time
-	Source  string
+	// Plan is the catalog plan of the price; "" when UnknownPrice is set.
+	Plan string
+	// UnknownPrice is the object's price when the catalog knows none of its
+	// prices: billing_apply_event then keeps the stored plan, or refuses
+	// (*UnknownPriceError) a state that would grant access without one.
+	UnknownPrice string
+	Raw          json.RawMessage
+	StateAt      time.Time
+	Source       string
 }
 
 // Link links a user to a Stripe customer (checkout.session.completed).
@@ -119,21 +128,59 @@ type Effects struct {
 }
 
 // Resolve parses a subscription object, maps its price to a plan and
-// returns it stamped with stateAt and source. An unknown price is an
-// *UnknownPriceError.
+// returns it stamped with stateAt and source. When the catalog knows none
+// of its prices, Plan is "" and UnknownPrice names the price: whether that
+// is an error depends on what is stored, and billing_apply_event decides
+// (Apply returns an *UnknownPriceError; WouldGrant tells in advance).
 func (s *Syncer) Resolve(raw []byte, stateAt time.Time, source string) (State, error) {
 	sub, err := ParseSubscription(raw)
 	if err != nil {
 		return State{}, err
 	}
+	st := State{Subscription: sub, Raw: json.RawMessage(raw),
+		StateAt: stateAt.UTC().Truncate(time.Second), Source: source}
 	for _, price := range sub.PriceIDs {
 		if p, ok := s.Catalog.PlanForPrice(price); ok {
-			sub.PriceID = price
-			return State{Subscription: sub, Plan: p.ID, Raw: json.RawMessage(raw),
-				StateAt: stateAt.UTC().Truncate(time.Second), Source: source}, nil
+			st.PriceID, st.Plan = price, p.ID
+			return st, nil
 		}
 	}
-	return State{}, &UnknownPriceError{PriceID: sub.PriceID, SubscriptionID: sub.ID}
+	st.UnknownPrice = sub.PriceID
+	return st, nil
+}
+
+// WouldGrant reports whether st's status grants access under cat (active
+// or trialing, or past_due when the catalog's past_due_keeps_access is
+// set): the states whose unknown price is an error when the subscription
+// is not stored with a plan of the catalog.
+func WouldGrant(st State, cat *plans.Catalog) bool {
+	switch st.Status {
+	case "active", "trialing":
+		return true
+	case "past_due":
+		return cat.PastDueKeepsAccess
+	}
+	return false
+}
+
+// CheckUnknownPrice applies billing_apply_event's rule for an unknown
+// price ahead of it, for a caller that reads the stored row (reconcile's
+// dry run): st unchanged when its price is known; with an unknown price,
+// st with the stored plan and price when storedPlan is a plan of the
+// catalog or the state does not grant access (storedPlan "" and
+// storedPrice "" when not stored: no plan); else an *UnknownPriceError.
+func CheckUnknownPrice(st State, cat *plans.Catalog, stored bool, storedPlan, storedPrice string) (State, error) {
+	if st.UnknownPrice == "" {
+		return st, nil
+	}
+	_, known := cat.Plan(storedPlan)
+	if WouldGrant(st, cat) && !(stored && storedPlan != "" && known) {
+		return st, &UnknownPriceError{PriceID: st.UnknownPrice, SubscriptionID: st.ID}
+	}
+	if stored {
+		st.Plan, st.PriceID = storedPlan, storedPrice
+	}
+	return st, nil
 }
 
 // SubscriptionEffects is what a subscription state changes: the state, a
@@ -142,10 +189,11 @@ func (s *Syncer) SubscriptionEffects(st State) Effects {
 	return Effects{CustomerID: st.CustomerID, Subscription: &st, Emails: s.SubscriptionEmails(st)}
 }
 
-// ApplySubscription maps the price to a plan (unknown price ->
-// *UnknownPriceError, nothing written) and calls the SQL apply function;
-// stateAt is the Stripe-clock time of the object (event.created for
-// events; for API answers a lower bound of Stripe's read,
+// ApplySubscription maps the price to a plan and calls the SQL apply
+// function (an unknown price in a state that would grant access, on a
+// subscription not stored with a known plan: *UnknownPriceError, nothing
+// written); stateAt is the Stripe-clock time of the object (event.created
+// for events; for API answers a lower bound of Stripe's read,
 // stripeclient.ReadTime — never the local clock); source is "event",
 // "api" or "fetch". The caller sends the result's EmailIDs after it
 // returns.
@@ -201,6 +249,15 @@ func (s *Syncer) apply(ctx context.Context, ev *Event, payload json.RawMessage, 
 	var res ApplyResult
 	if err := s.Store.Call(ctx, "billing_apply_event", []store.Arg{{Name: "p_event", Value: doc}}, &res); err != nil {
 		return ApplyResult{}, err
+	}
+	if st := fx.Subscription; st != nil && st.UnknownPrice != "" {
+		if res.Status == "unknown_price" {
+			return res, &UnknownPriceError{PriceID: st.UnknownPrice, SubscriptionID: st.ID}
+		}
+		if res.Subscription == "applied" {
+			httpkit.Logger(ctx).WarnContext(ctx, "stripesync: price not in the plan catalog; the state applied with the stored plan (none for a new subscription)",
+				"price_id", st.UnknownPrice, "subscription_id", st.ID, "status", st.Status)
+		}
 	}
 	return res, nil
 }

@@ -76,12 +76,8 @@ func (h *handler) process(ctx context.Context, ev stripesync.Event, body []byte)
 // cannot be read is fetched from Stripe instead.
 func (h *handler) subscriptionEvent(ctx context.Context, ev stripesync.Event, payload json.RawMessage) (stripesync.ApplyResult, error) {
 	st, err := h.o.Syncer.Resolve(ev.Object, ev.Created, stripesync.SourceEvent)
-	var upe *stripesync.UnknownPriceError
-	switch {
-	case err == nil:
+	if err == nil {
 		return h.applyFetching(ctx, ev, payload, h.o.Syncer.SubscriptionEffects(st))
-	case errors.As(err, &upe):
-		return stripesync.ApplyResult{}, err
 	}
 	id := idOf(ev.Object)
 	if id == "" {

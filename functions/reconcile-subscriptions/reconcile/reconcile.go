@@ -279,6 +279,18 @@ func (u *run) compare(ctx context.Context, p Page) error {
 			u.rep.Stale++
 			continue
 		}
+		// A price the catalog does not know: the stored plan is kept, or it
+		// is an error when the state would grant access without one.
+		var err error
+		if row != nil {
+			s.state, err = stripesync.CheckUnknownPrice(s.state, u.r.Catalog, true, row.Plan, row.PriceID)
+		} else {
+			s.state, err = stripesync.CheckUnknownPrice(s.state, u.r.Catalog, false, "", "")
+		}
+		if err != nil {
+			u.rep.Errors = append(u.rep.Errors, ItemError{SubscriptionID: s.state.ID, Error: err.Error()})
+			continue
+		}
 		kinds := diff(s.state, row)
 		if len(kinds) == 0 {
 			continue
