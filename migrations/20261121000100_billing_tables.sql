@@ -144,9 +144,33 @@ create table if not exists public.usage_limits (
   period_start date not null
     default (date_trunc('month', now() at time zone 'Asia/Tokyo'))::date,
   time_zone text not null default 'Asia/Tokyo',
+  -- The end of the paid access the limit was written for: null while it
+  -- renews, the scheduled end of a cancel, -infinity for the free plan.
+  -- From then on the free plan's limit (billing_plan_limits) applies.
+  valid_until timestamptz,
   updated_at timestamptz not null default now(),
   primary key (user_id, counter)
 );
+
+-- billing_plan_limits ----------------------------------------------------------
+
+-- The plan catalog's limits as the database knows them, one row per plan:
+-- limits {"<counter>": n, or null = unlimited; a counter a plan does not
+-- name allows 0}, is_free marks the catalog's free plan, time_zone is the
+-- catalog's monthly-reset zone. The usage functions take the free plan's
+-- limit from here for a user without a row of their own and for a row whose
+-- paid access has ended. Written only by billing_sync_catalog (billing
+-- migrate, every billing_apply_event, reconcile runs). Server only.
+create table if not exists public.billing_plan_limits (
+  plan text primary key check (plan <> ''),
+  is_free boolean not null default false,
+  limits jsonb not null default '{}'::jsonb check (jsonb_typeof(limits) = 'object'),
+  time_zone text not null default 'Asia/Tokyo',
+  updated_at timestamptz not null default now()
+);
+
+create unique index if not exists billing_plan_limits_free_key
+  on public.billing_plan_limits (is_free) where is_free;
 
 -- email_outbox -----------------------------------------------------------------
 

@@ -117,6 +117,13 @@ revoke all on public.usage_limits from anon, authenticated;
 grant select on public.usage_limits to authenticated;
 grant all on public.usage_limits to service_role;
 
+-- billing_plan_limits (server only) --------------------------------------------
+
+alter table public.billing_plan_limits enable row level security;
+
+revoke all on public.billing_plan_limits from anon, authenticated;
+grant all on public.billing_plan_limits to service_role;
+
 -- email_outbox (server only) ---------------------------------------------------
 
 alter table public.email_outbox enable row level security;

@@ -17,8 +17,12 @@
 -- the one with the latest access wins; with none, the most recently created
 -- one is shown and the plan is the free plan. It then sets the usage limits
 -- of the effective plan (billing_set_usage_limits: a downgrade lowers a
--- limit and keeps the count). p_catalog is the "catalog" member of
--- billing_apply_event's document. Returns the effective plan.
+-- limit and keeps the count), valid until the winner's scheduled end (null
+-- while it renews; -infinity for the free plan, whose limits the usage
+-- functions always take from billing_plan_limits): after that end the free
+-- plan's limits apply without another write, as check-subscription's do.
+-- p_catalog is the "catalog" member of billing_apply_event's document.
+-- Returns the effective plan.
 create or replace function public.billing_refresh_user(p_user_id uuid, p_catalog jsonb)
 returns text
 language plpgsql
@@ -33,6 +37,7 @@ declare
   v_shown record;
   v_plan text;
   v_limits jsonb;
+  v_until timestamptz;
 begin
   -- Serializes snapshot writers of one user; later statements see what
   -- the transactions before us committed.
@@ -63,6 +68,7 @@ begin
   if v_winner.id is not null then
     v_shown := v_winner;
     v_plan := v_winner.plan;
+    v_until := v_winner.scheduled_end;
   else
     select s.id, s.status, s.cancel_at_period_end, s.current_period_end into v_shown
     from public.subscriptions s
@@ -71,6 +77,7 @@ begin
     order by s.stripe_created desc nulls last, s.current_period_end desc nulls last, s.id collate "C" desc
     limit 1;
     v_plan := v_free;
+    v_until := '-infinity';
   end if;
 
   update public.profiles p
@@ -84,7 +91,7 @@ begin
 
   v_limits := coalesce(p_catalog #> array['plans', v_plan, 'limits'], '{}'::jsonb);
   perform public.billing_set_usage_limits(p_user_id, v_limits,
-    coalesce(nullif(p_catalog ->> 'time_zone', ''), 'Asia/Tokyo'));
+    coalesce(nullif(p_catalog ->> 'time_zone', ''), 'Asia/Tokyo'), v_until);
   return v_plan;
 end;
 $$;
@@ -273,8 +280,9 @@ revoke all on function public.billing_release_held_emails(uuid, text, text) from
 -- A subscription whose user is unknown is stored with
 -- user_id null by customer and attached when the customer is linked.
 --
--- Every affected user's snapshot and usage limits are recomputed from all
--- their subscriptions (billing_refresh_user). Emails go to the outbox once
+-- The catalog's limits are stored first (billing_sync_catalog: a read
+-- unless they changed). Every affected user's snapshot and usage limits are
+-- recomputed from all their subscriptions (billing_refresh_user). Emails go to the outbox once
 -- per dedupe_key (or are held until the user is known).
 --
 -- Result: {"duplicate", "needs_fetch", "state_at", "status", "subscription":
@@ -337,6 +345,13 @@ begin
   end if;
   if v_sub is null and v_ev is null then
     raise exception 'nothing to apply: give an event or a subscription' using errcode = '22023';
+  end if;
+
+  -- The catalog's limits (billing_plan_limits), for users without usage
+  -- rows of their own; only a read unless the catalog changed. First, so
+  -- that a writer waits for no other lock while holding its own.
+  if v_catalog ? 'plans' then
+    perform public.billing_sync_catalog(v_catalog);
   end if;
 
   -- One customer's events apply one at a time: links, subscriptions,

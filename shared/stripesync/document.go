@@ -69,33 +69,9 @@ type applyDoc struct {
 	Catalog             json.RawMessage  `json:"catalog"`
 }
 
-// catalogJSON is the catalog as billing_refresh_user reads it, built once:
-// every plan says whether it is paid and its limit for every limit name of
-// the catalog (a plan that does not name a limit allows 0 of it, so a
-// downgrade never keeps a counter of the plan before).
+// catalogJSON is CatalogDocument(s.Catalog), built once.
 func (s *Syncer) catalogJSON() json.RawMessage {
-	s.once.Do(func() {
-		c := s.Catalog
-		doc := catalogDoc{FreePlan: c.FreePlan, PastDueKeepsAccess: c.PastDueKeepsAccess,
-			TimeZone: c.Location().String(), Plans: map[string]planDoc{}}
-		for _, p := range c.Plans {
-			limits := map[string]*int{}
-			for _, name := range c.LimitNames() {
-				v, unlimited, ok := p.Limit(name)
-				switch {
-				case !ok:
-					zero := 0
-					limits[name] = &zero
-				case unlimited:
-					limits[name] = nil
-				default:
-					limits[name] = &v
-				}
-			}
-			doc.Plans[p.ID] = planDoc{Paid: c.IsPaid(p.ID), Limits: limits}
-		}
-		s.catalog, _ = json.Marshal(doc)
-	})
+	s.once.Do(func() { s.catalog = CatalogDocument(s.Catalog) })
 	return s.catalog
 }
 

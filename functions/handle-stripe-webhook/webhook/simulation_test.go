@@ -273,7 +273,7 @@ func simState(t *testing.T, h *simHandler, lcs []lifecycle, now time.Time) map[s
 			from subscriptions order by id`,
 		"profiles": `select id, stripe_customer_id, active_plan, active_status, active_subscription_id,
 			subscription_current_period_end, cancel_at_period_end from profiles order by id`,
-		"usage_limits":  `select user_id, counter, limit_value, used, period_start, time_zone from usage_limits order by 1, 2`,
+		"usage_limits":  `select user_id, counter, limit_value, used, period_start, time_zone, valid_until from usage_limits order by 1, 2`,
 		"stripe_events": `select id, type, status, error from stripe_events order by id`,
 		"emails":        `select dedupe_key, kind, user_id, locale from email_outbox order by dedupe_key`,
 		"held emails":   `select dedupe_key from billing_held_emails order by 1`,

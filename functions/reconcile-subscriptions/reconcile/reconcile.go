@@ -130,7 +130,16 @@ func (r *Reconciler) Run(ctx context.Context, opt Options) (*Report, error) {
 		rep.Mode = ModeApply
 	}
 	run := &run{r: r, opt: opt, rep: rep, now: now, d: db{r.Store}, seen: map[string]bool{}, users: map[string]*userTrack{}}
-	err := run.do(ctx)
+	var err error
+	if opt.Apply && opt.UserID == "" {
+		// The catalog's limits, for the users without a subscription (every
+		// apply stores them too, but a run may apply nothing).
+		if _, err = stripesync.SyncCatalog(ctx, r.Store, r.Catalog); err != nil {
+			rep.FinishedAt = r.now().UTC()
+			return rep, fmt.Errorf("reconcile: plan catalog: %w", err)
+		}
+	}
+	err = run.do(ctx)
 	if err == nil {
 		err = run.finishAccess(ctx)
 	}
