@@ -7,11 +7,25 @@
 -- profiles ---------------------------------------------------------------------
 
 -- The app's own table when it has one; we add only the billing snapshot.
-create table if not exists public.profiles (
-  id uuid primary key references auth.users (id) on delete cascade,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
-);
+-- When we create it, clients get only what they need: Supabase's default
+-- privileges would give anon and authenticated ALL on a new table, but
+-- profiles are inserted by the trigger below, never deleted by a client, and
+-- read and updated (own row) only by signed-in users (RLS migration). An
+-- app's own table keeps its grants (see the RLS migration for the few
+-- privileges revoked there too).
+do $migration$
+begin
+  if to_regclass('public.profiles') is null then
+    create table public.profiles (
+      id uuid primary key references auth.users (id) on delete cascade,
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now()
+    );
+    revoke all on public.profiles from anon;
+    revoke insert, delete, truncate, references, trigger on public.profiles from authenticated;
+  end if;
+end
+$migration$;
 
 -- The billing snapshot: the state check-subscription reads, written only by
 -- the server (see the guard trigger in the RLS migration).

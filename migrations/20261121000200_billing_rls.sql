@@ -26,8 +26,12 @@ create policy billing_profiles_update_own on public.profiles
   with check ((select auth.uid()) = id);
 
 -- The app's table: grant what our policies need and revoke nothing the app
--- may rely on. Row level security decides which rows a client sees.
+-- may rely on, except what no client ever needs (truncate bypasses row level
+-- security). Row level security decides which rows a client sees. A table
+-- the tables migration created has no client insert or delete, and nothing
+-- for anon, either.
 grant select, update on public.profiles to authenticated;
+revoke truncate, references, trigger on public.profiles from anon, authenticated;
 grant all on public.profiles to service_role;
 
 -- Rejects, for client roles, an insert that sets a billing column or an update
@@ -83,6 +87,47 @@ revoke all on function public.billing_guard_profile_columns() from public, anon,
 create or replace trigger billing_guard_profile_columns
   before insert or update on public.profiles
   for each row execute function public.billing_guard_profile_columns();
+
+-- The billing columns are only as private as the app's own SELECT policies
+-- on profiles: policies are permissive (OR-ed), so one not limited to the
+-- row owner, such as the "Public profiles are viewable by everyone" policy
+-- of Supabase's starter (using (true)), shows every user's billing snapshot
+-- to whoever it admits. Warn, naming the policy; the fix is the app's:
+-- restrict the policy to the owner, or move public fields to another table.
+-- A policy counts as the owner's only when its USING is exactly
+-- auth.uid() = <column> (either side, with or without a sub-select).
+do $migration$
+declare
+  p record;
+  v_qual text;
+  v_roles text[];
+begin
+  for p in
+    select pp.policyname, pp.roles, pp.qual
+    from pg_policies pp
+    where pp.schemaname = 'public' and pp.tablename = 'profiles'
+      and pp.permissive = 'PERMISSIVE' and pp.cmd in ('SELECT', 'ALL')
+      and pp.roles && array['public', 'anon', 'authenticated']::name[]
+    order by pp.policyname
+  loop
+    v_qual := lower(regexp_replace(coalesce(p.qual, ''), '[[:space:]()]', '', 'g'));
+    continue when v_qual = ''
+      or v_qual ~ '^(selectauth\.uidasuid|auth\.uid)=[a-z_][a-z0-9_]*$'
+      or v_qual ~ '^[a-z_][a-z0-9_]*=(selectauth\.uidasuid|auth\.uid)$';
+    select array_agg(r.rolname order by r.rolname) into v_roles
+    from pg_roles r
+    where r.rolname in ('anon', 'authenticated')
+      and (r.rolname = any(p.roles) or 'public' = any(p.roles))
+      and has_column_privilege(r.rolname, 'public.profiles', 'active_plan', 'select');
+    if v_roles is not null then
+      raise warning 'profiles policy "%" lets % read other users'' profiles, billing columns included (stripe_customer_id, active_plan, ...)',
+        p.policyname, array_to_string(v_roles, ' and ')
+        using hint = 'Restrict the policy to the row owner (using ((select auth.uid()) = id)), '
+                     'or move the public fields to a table of their own.';
+    end if;
+  end loop;
+end
+$migration$;
 
 -- subscriptions ----------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 // row level security and privileges as the Supabase roles see them, the
 // profile trigger and backfill, the guard on billing columns, and the SQL
 // functions' behaviour and JSON shapes (billing_user_state,
-// billing_set_usage_limits, consume_usage, get_usage).
+// billing_set_usage_limits, billing_sync_catalog, consume_usage,
+// get_usage), and the migration's warning about a profiles policy that
+// shows billing columns to other users.
 //
 // Run with TEST_DATABASE_URL set, as `make test` does.
 package dbcontract
