@@ -52,7 +52,7 @@ func withDefaults(s fntest.Sub) fntest.Sub {
 		s.PriceID = map[string]string{"standard": fntest.StandardPrice, "premium": fntest.PremiumPrice}[s.Plan]
 	}
 	if s.PeriodEnd.IsZero() {
-		s.PeriodEnd = time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
+		s.PeriodEnd = fntest.DefaultPeriodEnd
 	}
 	return s
 }

@@ -12,6 +12,12 @@ import (
 	"billing/shared/function"
 )
 
+// DefaultPeriodEnd is the period end of a Sub that sets none: 20 days after
+// the test binary started, the same instant for every Sub, so that the
+// database's copy and Stripe's copy of one subscription never differ by the
+// second boundary the clock happened to cross between them.
+var DefaultPeriodEnd = time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
+
 // Sub is a subscriptions row for test setup. Zero fields get defaults:
 // CustomerID "cus_"+ID, Status "active", Plan "standard" with its test
 // price, a period from a month before PeriodEnd to PeriodEnd (default 20
@@ -42,7 +48,7 @@ func InsertSubscription(t testing.TB, db *testdb.DB, s Sub) Sub {
 		s.PriceID = map[string]string{"standard": StandardPrice, "premium": PremiumPrice}[s.Plan]
 	}
 	if s.PeriodEnd.IsZero() {
-		s.PeriodEnd = time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
+		s.PeriodEnd = DefaultPeriodEnd
 	}
 	if s.StateAt.IsZero() {
 		s.StateAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
