@@ -7,7 +7,6 @@ package dbcontract_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"billing/internal/testdb"
@@ -233,37 +232,11 @@ func TestUsageAfterThePaidAccessEnds(t *testing.T) {
 func TestFirstConsumeOfAFreeUserIsAtomic(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	ctx := context.Background()
 	syncCatalog(t, db, testCatalog)
 	user := db.CreateUser(t, "")
 
 	const callers = 20
-	var wg sync.WaitGroup
-	results := make(chan usage, callers)
-	for range callers {
-		wg.Go(func() {
-			var got usage
-			err := db.AsUser(t, ctx, user, func(tx pgx.Tx) error {
-				return callJSON(ctx, tx, `public.consume_usage(p_counter => 'properties')`, &got)
-			})
-			if err != nil {
-				t.Error(err)
-			}
-			results <- got
-		})
-	}
-	wg.Wait()
-	close(results)
-	allowed := 0
-	for r := range results {
-		if r.Allowed {
-			allowed++
-		}
-	}
-	var used int
-	if err := db.Pool.QueryRow(ctx, `select used from public.usage_limits where user_id = $1`, user).Scan(&used); err != nil {
-		t.Fatal(err)
-	}
+	allowed, used := consumeConcurrently(t, db, user, callers)
 	if allowed != 3 || used != 3 {
 		t.Errorf("%d of %d concurrent first calls allowed, used = %d; want 3 and 3", allowed, callers, used)
 	}

@@ -175,37 +175,11 @@ func TestConsumeUsageAsTheSignedInUser(t *testing.T) {
 func TestConsumeUsageIsAtomic(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	ctx := context.Background()
 	user := db.CreateUser(t, "")
 	db.MustExec(t, `insert into public.usage_limits (user_id, counter, limit_value) values ($1, 'properties', 5)`, user)
 
 	const callers = 20
-	var wg sync.WaitGroup
-	results := make(chan usage, callers)
-	for range callers {
-		wg.Go(func() {
-			var got usage
-			err := db.AsUser(t, ctx, user, func(tx pgx.Tx) error {
-				return callJSON(ctx, tx, `public.consume_usage(p_counter => 'properties')`, &got)
-			})
-			if err != nil {
-				t.Error(err)
-			}
-			results <- got
-		})
-	}
-	wg.Wait()
-	close(results)
-	allowed := 0
-	for r := range results {
-		if r.Allowed {
-			allowed++
-		}
-	}
-	var used int
-	if err := db.Pool.QueryRow(ctx, `select used from public.usage_limits where user_id = $1`, user).Scan(&used); err != nil {
-		t.Fatal(err)
-	}
+	allowed, used := consumeConcurrently(t, db, user, callers)
 	if allowed != 5 || used != 5 {
 		t.Errorf("%d of %d concurrent calls allowed, used = %d; want 5 and 5", allowed, callers, used)
 	}
@@ -240,4 +214,36 @@ func TestUsageArgumentsAreChecked(t *testing.T) {
 			wantState(t, err, invalidParameterValue)
 		})
 	}
+}
+
+// consumeConcurrently calls consume_usage('properties') callers times at
+// once as user and returns how many calls were allowed and the stored count.
+func consumeConcurrently(t *testing.T, db *testdb.DB, user string, callers int) (allowed, used int) {
+	t.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	results := make(chan usage, callers)
+	for range callers {
+		wg.Go(func() {
+			var got usage
+			err := db.AsUser(t, ctx, user, func(tx pgx.Tx) error {
+				return callJSON(ctx, tx, `public.consume_usage(p_counter => 'properties')`, &got)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			results <- got
+		})
+	}
+	wg.Wait()
+	close(results)
+	for r := range results {
+		if r.Allowed {
+			allowed++
+		}
+	}
+	if err := db.Pool.QueryRow(ctx, `select used from public.usage_limits where user_id = $1`, user).Scan(&used); err != nil {
+		t.Fatal(err)
+	}
+	return allowed, used
 }
