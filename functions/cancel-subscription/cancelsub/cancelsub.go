@@ -17,6 +17,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,6 +37,11 @@ import (
 
 // Name is the function's URL name.
 const Name = "cancel-subscription"
+
+// MetadataMerchantCancelAt is the subscription metadata key where a cancel
+// keeps the merchant's cancel_at (Unix seconds) that it replaced with the
+// period end; resume-subscription restores it.
+const MetadataMerchantCancelAt = "billing_merchant_cancel_at"
 
 // MaxCommentLength is the longest comment accepted, in characters.
 const MaxCommentLength = 500
@@ -139,10 +145,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		log.InfoContext(ctx, "cancel: already scheduled")
 		return h.answer(w, r, user.ID)
 	}
-	if sub.CancelAt != nil {
-		log.InfoContext(ctx, "cancel: a later cancel_at is replaced by the period end", "cancel_at", sub.CancelAt)
-	}
 	params := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)}
+	if sub.CancelAt != nil {
+		// Stripe replaces cancel_at with the period end; keep the
+		// merchant's date for a resume to restore.
+		log.InfoContext(ctx, "cancel: a later cancel_at is replaced by the period end", "cancel_at", sub.CancelAt)
+		params.AddMetadata(MetadataMerchantCancelAt, strconv.FormatInt(sub.CancelAt.Unix(), 10))
+	}
 	params.Context = ctx
 	if p.Reason != "" || p.Comment != "" {
 		params.CancellationDetails = &stripe.SubscriptionCancellationDetailsParams{}

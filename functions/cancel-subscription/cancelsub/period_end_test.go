@@ -2,6 +2,7 @@ package cancelsub_test
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,6 +52,11 @@ func TestCancelEndsAtThePeriodEnd(t *testing.T) {
 			}
 			if len(reqs) != 1 || reqs[0].Form.Get("cancel_at_period_end") != "true" {
 				t.Fatalf("Stripe updates %+v, want one with cancel_at_period_end=true", reqs)
+			}
+			// The merchant's date is kept for a resume to restore
+			// (TestResumeRestoresTheMerchantsEnd).
+			if got := reqs[0].Form.Get("metadata[" + cancelsub.MetadataMerchantCancelAt + "]"); got != strconv.FormatInt(tt.cancelAt.Unix(), 10) {
+				t.Errorf("metadata %s = %q, want %d", cancelsub.MetadataMerchantCancelAt, got, tt.cancelAt.Unix())
 			}
 			row := fntest.ReadSubscription(t, w.DB, "sub_"+name)
 			if !row.CancelAtPeriodEnd || row.CancelAt == nil || !row.CancelAt.Equal(end) {

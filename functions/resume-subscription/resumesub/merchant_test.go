@@ -2,6 +2,7 @@ package resumesub_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,41 @@ func TestResumeRightAfterCancel(t *testing.T) {
 		}
 	}
 	t.Logf("4 changes in %v", time.Since(began))
+}
+
+// TestResumeRestoresTheMerchantsEnd: the merchant set a cancel_at after
+// the period end; the user's cancel ended the subscription at the period
+// end instead (TestCancelEndsAtThePeriodEnd), and a resume undoes only
+// that: the subscription ends on the merchant's date again, and that end
+// is not resumable.
+func TestResumeRestoresTheMerchantsEnd(t *testing.T) {
+	w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{})
+	c := fntest.Start(t, cancelsub.Spec, fntest.Options{DB: w.DB})
+	w.MirrorTo(c)
+	w.RememberUpdates(w.Env)
+	w.RememberUpdates(c)
+	end := fntest.DefaultPeriodEnd
+	merchant := end.Add(10 * 24 * time.Hour)
+	user, token := w.Subscribe(t, "contract", fntest.Sub{Status: "active", CancelAt: &merchant})
+
+	code, body := c.Post(t, c.Token(t, user, ""), `{}`)
+	if code != 200 || body["cancelAtPeriodEnd"] != true || body["accessUntil"] != end.Format(time.RFC3339) {
+		t.Fatalf("cancel: %d %v", code, body)
+	}
+	w.Proxy.Reset()
+	code, body = w.Post(t, token, `{}`)
+	if code != 200 || body["cancelAtPeriodEnd"] != false || body["accessUntil"] != merchant.Format(time.RFC3339) {
+		t.Fatalf("resume: %d %v, want the merchant's end %s back", code, body, merchant.Format(time.RFC3339))
+	}
+	reqs := w.Proxy.Requests(http.MethodPost, "/v1/subscriptions/")
+	if len(reqs) != 2 || reqs[1].Form.Get("cancel_at") != strconv.FormatInt(merchant.Unix(), 10) ||
+		!reqs[1].Form.Has("metadata[billing_merchant_cancel_at]") || reqs[1].Form.Get("metadata[billing_merchant_cancel_at]") != "" {
+		t.Fatalf("Stripe updates %+v, want the resume then the merchant's cancel_at with the marker unset", reqs)
+	}
+	if row := fntest.ReadSubscription(t, w.DB, "sub_contract"); row.CancelAtPeriodEnd || row.CancelAt == nil || !row.CancelAt.Equal(merchant) {
+		t.Errorf("stored row %+v, want cancel_at %s", row, merchant)
+	}
+	if code, body := w.Post(t, token, `{}`); code != http.StatusConflict || body["error"] != "not_resumable" {
+		t.Errorf("second resume: %d %v, want 409 not_resumable", code, body)
+	}
 }

@@ -116,6 +116,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return stripeclient.Error(ctx, "resume subscription", err)
 	}
+	updated, sent, received = h.restoreMerchantEnd(ctx, log, updated, sent, received)
 	if updated.LastResponse == nil || len(updated.LastResponse.RawJSON) == 0 {
 		return httpkit.Internal(errors.New("stripe answered without a body"))
 	}
