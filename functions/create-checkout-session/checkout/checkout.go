@@ -9,7 +9,15 @@
 // looked up by email. Each checkout holds a short per-user lease in the
 // database (billing_checkout_lock), so parallel calls for one user are
 // serialized: they create one customer, and a user whose subscription is
-// active, trialing or past_due gets 409 already_subscribed.
+// active, trialing or past_due gets 409 already_subscribed (incomplete,
+// unpaid or paused: 409 subscription_needs_payment).
+//
+// At most one session of a user can be paid: each expires after
+// SessionTTL (45 minutes), and a checkout first lists the customer's open
+// sessions, answers again an open one of the same plan, price and return
+// URLs, and expires the others. A stored customer that Stripe answers
+// resource_missing for (deleted in Stripe) is unlinked and replaced by a
+// new customer, once.
 package checkout
 
 import (
