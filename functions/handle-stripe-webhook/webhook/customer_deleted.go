@@ -33,7 +33,7 @@ func (h *handler) customerDeleted(ctx context.Context, ev stripesync.Event, payl
 		UserID   string `json:"user_id"`
 	}
 	err := h.o.Syncer.Store.Call(ctx, "billing_unlink_customer",
-		[]store.Arg{{Name: "p_customer_id", Value: id}, {Name: "p_user_id", Value: nil}}, &un)
+		[]store.Arg{{Name: "p_customer_id", Value: id}}, &un)
 	if err != nil {
 		return stripesync.ApplyResult{}, err
 	}
