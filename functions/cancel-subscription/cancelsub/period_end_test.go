@@ -83,6 +83,7 @@ func TestCancelReadsItsOwnWrite(t *testing.T) {
 			began := time.Now()
 			code, body := w.Post(t, token, `{}`)
 			took := time.Since(began)
+			t.Logf("cancel answered in %v", took)
 			if code != http.StatusOK || body["cancelAtPeriodEnd"] != true {
 				t.Fatalf("%d %v, want 200 with cancelAtPeriodEnd", code, body)
 			}
