@@ -70,6 +70,7 @@ type failure struct {
 	method, prefix string
 	status         int
 	body           map[string]any
+	when           func(Request) bool // nil: every matching request
 }
 
 // Proxy is the recording reverse proxy. Point stripe-go's API base at URL.
@@ -151,7 +152,7 @@ func (p *Proxy) Rewrite(method, pathPrefix string, fn func(req Request, body map
 func (p *Proxy) Fail(method, pathPrefix string, status int, stripeErr map[string]any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.failures = append(p.failures, failure{method, pathPrefix, status, stripeErr})
+	p.failures = append(p.failures, failure{method, pathPrefix, status, stripeErr, nil})
 }
 
 // Drop cuts the connection, without any answer, of the next n requests
@@ -195,7 +196,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	reqID := "req_stripetest_" + strconv.Itoa(p.seq)
 	var fail *failure
 	for i := range p.failures {
-		if matches(r.Method, r.URL.Path, p.failures[i].method, p.failures[i].prefix) {
+		if f := p.failures[i]; matches(r.Method, r.URL.Path, f.method, f.prefix) && (f.when == nil || f.when(rec)) {
 			fail = &p.failures[i]
 		}
 	}

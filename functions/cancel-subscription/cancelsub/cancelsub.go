@@ -1,7 +1,9 @@
 // Package cancelsub is the cancel-subscription function: it schedules the
 // caller's current subscription to cancel at the end of its paid period
 // (cancel_at_period_end=true, with Stripe's cancellation_details when the
-// user gave a reason), so access stays until then.
+// user gave a reason), so access stays until then. A cancel_at later than
+// the period end (a schedule, an operator) is replaced: the cancel always
+// ends the subscription at the current period's end.
 //
 // The subscription is always the caller's, read from the database; an ID in
 // the body is ignored. Stripe's answer is applied to the database at once
@@ -15,6 +17,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,6 +37,11 @@ import (
 
 // Name is the function's URL name.
 const Name = "cancel-subscription"
+
+// MetadataMerchantCancelAt is the subscription metadata key where a cancel
+// keeps the merchant's cancel_at (Unix seconds) that it replaced with the
+// period end; resume-subscription restores it.
+const MetadataMerchantCancelAt = "billing_merchant_cancel_at"
 
 // MaxCommentLength is the longest comment accepted, in characters.
 const MaxCommentLength = 500
@@ -60,16 +68,19 @@ type StateReader interface {
 	UserState(ctx context.Context, userID string) (store.UserState, error)
 }
 
-// SubscriptionUpdater updates Stripe subscriptions (stripe-go's subscription.Client).
+// SubscriptionUpdater updates and reads Stripe subscriptions (stripe-go's
+// subscription.Client).
 type SubscriptionUpdater interface {
 	Update(id string, params *stripe.SubscriptionParams) (*stripe.Subscription, error)
+	SubscriptionGetter
 }
 
 // Applier applies a subscription object Stripe answered with to the
 // database (stripesync.Syncer, without emails); stateAt is Stripe's clock
-// reading of the answer.
+// reading of the answer; read reads the subscription again when the
+// answer lost a same-second race (stripesync.ApplyOwnWrite).
 type Applier interface {
-	ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error)
+	ApplyOwnWrite(ctx context.Context, raw []byte, stateAt time.Time, read stripesync.SubscriptionReader) (stripesync.ApplyResult, error)
 }
 
 // New returns the cancel-subscription handler.
@@ -130,11 +141,17 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			"You have no subscription to cancel.")
 	}
 	log := httpkit.Logger(ctx).With("user_id", user.ID, "subscription_id", sub.ID)
-	if sub.CancelAtPeriodEnd || sub.CancelAt != nil {
+	if EndsByPeriodEnd(sub) {
 		log.InfoContext(ctx, "cancel: already scheduled")
 		return h.answer(w, r, user.ID)
 	}
 	params := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)}
+	if sub.CancelAt != nil {
+		// Stripe replaces cancel_at with the period end; keep the
+		// merchant's date for a resume to restore.
+		log.InfoContext(ctx, "cancel: a later cancel_at is replaced by the period end", "cancel_at", sub.CancelAt)
+		params.AddMetadata(MetadataMerchantCancelAt, strconv.FormatInt(sub.CancelAt.Unix(), 10))
+	}
 	params.Context = ctx
 	if p.Reason != "" || p.Comment != "" {
 		params.CancellationDetails = &stripe.SubscriptionCancellationDetailsParams{}
@@ -155,21 +172,30 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := h.applyAnswer(httpkit.WithLogger(ctx, log), updated, sent, received); err != nil {
 		return err
 	}
+	if !updated.CancelAtPeriodEnd && (updated.CancelAt == 0 || updated.CancelAt > updated.CurrentPeriodEnd) {
+		log.ErrorContext(ctx, "cancel: Stripe's answer does not end the subscription at the period end",
+			"cancel_at", updated.CancelAt, "current_period_end", updated.CurrentPeriodEnd)
+		return httpkit.NewError(http.StatusBadGateway, httpkit.CodeStripeError,
+			"The cancellation could not be scheduled for the end of the period; please contact support.")
+	}
 	log.InfoContext(ctx, "cancel scheduled", "reason", p.Reason)
 	return h.answer(w, r, user.ID)
 }
 
 // applyAnswer stores Stripe's answer through the webhook's SQL path,
 // stamped with a lower bound of Stripe's read (stripeclient.ReadTime of the
-// exchange between sent and received). An answer no newer than the stored
-// state (a same-second event was applied first) is not applied: the
-// webhook event of this change applies it, so that is logged only.
+// exchange between sent and received). An answer no newer than a stored
+// state of the same second or two (a same-second event, or our own change
+// a moment ago) is read again after the webhook's bounded wait
+// (stripesync.ApplyOwnWrite, at most about 3 s); one that still does not
+// apply, or a stored state further ahead, is left to the webhook event of
+// this change, and logged only.
 func (h *handler) applyAnswer(ctx context.Context, s *stripe.Subscription, sent, received time.Time) error {
 	if s.LastResponse == nil || len(s.LastResponse.RawJSON) == 0 {
 		return httpkit.Internal(errors.New("stripe answered without a body"))
 	}
 	at := stripeclient.ReadTime(s.LastResponse.Header, sent, received)
-	res, err := h.apply.ApplyAnswer(ctx, s.LastResponse.RawJSON, at)
+	res, err := h.apply.ApplyOwnWrite(ctx, s.LastResponse.RawJSON, at, ReadBack(h.subs, h.now))
 	if err != nil {
 		return store.HTTPError(err)
 	}
@@ -188,6 +214,17 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request, userID string) 
 	}
 	httpkit.WriteJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// EndsByPeriodEnd reports whether the subscription already ends by the end
+// of its current period: cancel_at_period_end, or a cancel_at at or before
+// the period end. A cancel_at after it (a schedule, an operator) would
+// charge the user at the renewal, so a cancel replaces it.
+func EndsByPeriodEnd(sub store.SubscriptionRow) bool {
+	if sub.CancelAtPeriodEnd {
+		return true
+	}
+	return sub.CancelAt != nil && sub.CurrentPeriodEnd != nil && !sub.CancelAt.After(*sub.CurrentPeriodEnd)
 }
 
 func truncate(s string, n int) string {

@@ -9,11 +9,20 @@
 // looked up by email. Each checkout holds a short per-user lease in the
 // database (billing_checkout_lock), so parallel calls for one user are
 // serialized: they create one customer, and a user whose subscription is
-// active, trialing or past_due gets 409 already_subscribed.
+// active, trialing or past_due gets 409 already_subscribed (incomplete,
+// unpaid or paused: 409 subscription_needs_payment).
+//
+// At most one session of a user can be paid: each expires after
+// SessionTTL (45 minutes), and a checkout first lists the customer's open
+// sessions, answers again an open one of the same plan, price and return
+// URLs, and expires the others. A stored customer that Stripe answers
+// resource_missing for (deleted in Stripe) is unlinked and replaced by a
+// new customer, once.
 package checkout
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -63,11 +72,6 @@ type CustomerCreator interface {
 	New(params *stripe.CustomerParams) (*stripe.Customer, error)
 }
 
-// SessionCreator creates Checkout Sessions (stripe-go's checkout/session.Client).
-type SessionCreator interface {
-	New(params *stripe.CheckoutSessionParams) (*stripe.CheckoutSession, error)
-}
-
 // Options tunes the handler; zero values take the defaults.
 type Options struct {
 	// SiteURL is SITE_URL, the base of the success and cancel URLs.
@@ -80,6 +84,9 @@ type Options struct {
 	LeaseWait time.Duration
 	// PollInterval is how often a waiting call tries the lease (default 75 ms).
 	PollInterval time.Duration
+	// SessionTTL is how long a new Checkout Session stays open
+	// (DefaultSessionTTL; Stripe takes 30 minutes to 24 hours).
+	SessionTTL time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -92,11 +99,14 @@ func (o Options) withDefaults() Options {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 75 * time.Millisecond
 	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = DefaultSessionTTL
+	}
 	return o
 }
 
 // New returns the create-checkout-session handler.
-func New(a function.Authenticator, db Caller, customers CustomerCreator, sessions SessionCreator, cat *plans.Catalog, opt Options) http.Handler {
+func New(a function.Authenticator, db Caller, customers CustomerCreator, sessions SessionClient, cat *plans.Catalog, opt Options) http.Handler {
 	h := &handler{auth: a, db: db, customers: customers, sessions: sessions, catalog: cat, opt: opt.withDefaults()}
 	return httpkit.Handle(h.serve)
 }
@@ -105,7 +115,7 @@ type handler struct {
 	auth      function.Authenticator
 	db        Caller
 	customers CustomerCreator
-	sessions  SessionCreator
+	sessions  SessionClient
 	catalog   *plans.Catalog
 	opt       Options
 }
@@ -150,24 +160,73 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer h.release(ctx, user.ID, l)
-	if l.BlockingSubscription != "" {
-		log.InfoContext(ctx, "checkout refused: already subscribed", "subscription_id", l.BlockingSubscription)
-		return httpkit.NewError(http.StatusConflict, httpkit.CodeAlreadySubscribed,
-			"You already have a subscription. Change or cancel it in the billing portal (create-portal-session) instead of starting a new checkout.")
+	if err := refuse(l); err != nil {
+		log.InfoContext(ctx, "checkout refused: the user has a subscription",
+			"subscription_id", l.BlockingSubscription, "status", l.BlockingStatus)
+		return err
 	}
-	customer := l.StripeCustomerID
+	customer, fresh := l.StripeCustomerID, false
 	if customer == "" {
-		if customer, err = h.createCustomer(ctx, user); err != nil {
+		if customer, err = h.createCustomer(ctx, user, CustomerIdempotencyKey(user.ID)); err != nil {
 			return err
 		}
+		fresh = true
 	}
-	s, err := h.sessions.New(h.sessionParams(ctx, user.ID, customer, req))
-	if err != nil {
-		return stripeclient.Error(ctx, "create checkout session", err)
+	s, err := h.session(ctx, user.ID, customer, fresh, req)
+	if !fresh && isMissingCustomer(err) {
+		// Deleted in Stripe: forget it and check out once on a new one.
+		log.WarnContext(ctx, "stripe customer missing in Stripe; unlinking it and creating a new one", "customer_id", customer)
+		if err := h.unlink(ctx, user.ID, customer); err != nil {
+			return err
+		}
+		if customer, err = h.createCustomer(ctx, user, ReplacementIdempotencyKey(user.ID, customer)); err != nil {
+			return err
+		}
+		s, err = h.session(ctx, user.ID, customer, true, req)
 	}
-	log.InfoContext(ctx, "checkout session created", "session_id", s.ID, "customer_id", customer)
+	if f := (*stripeFailure)(nil); errors.As(err, &f) {
+		return stripeclient.Error(ctx, f.op, f.err)
+	} else if err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "checkout session ready", "session_id", s.ID, "customer_id", customer)
 	httpkit.WriteJSON(w, http.StatusOK, Response{SessionID: s.ID, URL: s.URL})
 	return nil
+}
+
+// refuse is the 409 of a user who has a subscription already: a live one
+// (active, trialing, past_due) goes to the portal to change it; one that
+// waits for a payment (incomplete, unpaid, paused) goes to the portal to
+// pay or add a payment method.
+func refuse(l lease) error {
+	switch {
+	case l.BlockingSubscription == "":
+		return nil
+	case l.BlockingStatus == "incomplete" || l.BlockingStatus == "unpaid" || l.BlockingStatus == "paused":
+		return httpkit.NewError(http.StatusConflict, CodeSubscriptionNeedsPayment,
+			"Your subscription is waiting for a payment. Pay it or add a payment method in the billing portal (create-portal-session) instead of starting a new checkout.")
+	}
+	return httpkit.NewError(http.StatusConflict, httpkit.CodeAlreadySubscribed,
+		"You already have a subscription. Change or cancel it in the billing portal (create-portal-session) instead of starting a new checkout.")
+}
+
+// session returns the Checkout Session to send the user to: an open one
+// of the same request when the customer has one (settleOpen, which also
+// expires the others), else a new one. A customer created by this call
+// (fresh) has no sessions to look at. A failed Stripe call is a
+// *stripeFailure.
+func (h *handler) session(ctx context.Context, userID, customer string, fresh bool, req request) (*stripe.CheckoutSession, error) {
+	if !fresh {
+		reuse, err := h.settleOpen(ctx, userID, customer, req)
+		if err != nil || reuse != nil {
+			return reuse, err
+		}
+	}
+	s, err := h.sessions.New(h.sessionParams(ctx, userID, customer, req))
+	if err != nil {
+		return nil, &stripeFailure{"create checkout session", err}
+	}
+	return s, nil
 }
 
 // validate checks the plan (a paid plan of the catalog in the current mode)
@@ -247,9 +306,12 @@ func (h *handler) sessionParams(ctx context.Context, userID, customer string, re
 		CancelURL:           stripe.String(req.cancelURL),
 		AllowPromotionCodes: stripe.Bool(true),
 		SubscriptionData:    &stripe.CheckoutSessionSubscriptionDataParams{},
+		ExpiresAt:           stripe.Int64(time.Now().Add(h.opt.SessionTTL).Unix()),
 	}
 	p.Context = ctx
 	p.AddMetadata(MetadataUserID, userID)
+	p.AddMetadata(MetadataPlan, req.plan.ID)
+	p.AddMetadata(MetadataPrice, req.price)
 	p.SubscriptionData.AddMetadata(MetadataUserID, userID)
 	if req.plan.TrialDays > 0 {
 		p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(req.plan.TrialDays))

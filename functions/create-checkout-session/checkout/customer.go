@@ -27,6 +27,14 @@ const CodeCheckoutInProgress = "checkout_in_progress"
 // instance) within Stripe's 24 hours gets the same customer back.
 func CustomerIdempotencyKey(userID string) string { return "customer-create:" + userID }
 
+// ReplacementIdempotencyKey is the idempotency key of the customer that
+// replaces deleted, one deleted in Stripe: its own (the user's first key
+// would answer with the deleted customer for 24 hours), and the same for
+// every retry of that replacement.
+func ReplacementIdempotencyKey(userID, deleted string) string {
+	return "customer-create:" + userID + ":replacing:" + deleted
+}
+
 // lease is billing_checkout_lock's answer.
 type lease struct {
 	Acquired             bool   `json:"acquired"`
@@ -34,6 +42,7 @@ type lease struct {
 	UnknownUser          bool   `json:"unknown_user"`
 	StripeCustomerID     string `json:"stripe_customer_id"`
 	BlockingSubscription string `json:"blocking_subscription"`
+	BlockingStatus       string `json:"blocking_status"`
 }
 
 // acquire takes the user's checkout lease, polling while another checkout
@@ -85,17 +94,17 @@ func (h *handler) release(ctx context.Context, userID string, l lease) {
 }
 
 // createCustomer creates the user's Stripe customer (email from the token,
-// user ID in metadata, an idempotency key derived from the user) and links
+// user ID in metadata, an idempotency key derived from the user, key) and links
 // it to the profile at once. When a customer was linked meanwhile, the
 // stored one wins.
-func (h *handler) createCustomer(ctx context.Context, user auth.User) (string, error) {
+func (h *handler) createCustomer(ctx context.Context, user auth.User, key string) (string, error) {
 	p := &stripe.CustomerParams{}
 	p.Context = ctx
 	if user.Email != "" {
 		p.Email = stripe.String(user.Email)
 	}
 	p.AddMetadata(MetadataUserID, user.ID)
-	p.SetIdempotencyKey(CustomerIdempotencyKey(user.ID))
+	p.SetIdempotencyKey(key)
 	c, err := h.customers.New(p)
 	if err != nil {
 		return "", stripeclient.Error(ctx, "create customer", err)
@@ -120,4 +129,20 @@ func (h *handler) createCustomer(ctx context.Context, user auth.User) (string, e
 		return "", httpkit.Internal(errors.New("billing_checkout_link_customer returned no customer"))
 	}
 	return link.StripeCustomerID, nil
+}
+
+// unlink forgets the user's stored customer, deleted in Stripe
+// (billing_unlink_customer keeps its subscriptions as the user's history).
+func (h *handler) unlink(ctx context.Context, userID, customer string) error {
+	var res struct {
+		Unlinked bool `json:"unlinked"`
+	}
+	err := h.db.Call(ctx, "billing_unlink_customer",
+		[]store.Arg{{Name: "p_customer_id", Value: customer}, {Name: "p_user_id", Value: userID}}, &res)
+	if err != nil {
+		return store.HTTPError(err)
+	}
+	httpkit.Logger(ctx).InfoContext(ctx, "stripe customer unlinked", "user_id", userID,
+		"customer_id", customer, "unlinked", res.Unlinked)
+	return nil
 }

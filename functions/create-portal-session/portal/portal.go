@@ -6,6 +6,9 @@
 // first checkout); a user who never checked out gets 404 no_customer. The
 // return URL is SITE_URL + returnPath when the body gives a path on the
 // site, else STRIPE_BILLING_PORTAL_RETURN_URL, else SITE_URL + /account.
+// A stored customer that Stripe no longer has (deleted in the Dashboard or
+// by a data-deletion request) is unlinked and answered 404 no_customer,
+// so that the user's next checkout creates a new one.
 package portal
 
 import (
@@ -40,9 +43,11 @@ var Spec = function.Spec{
 	},
 }
 
-// StateReader reads a user's billing state.
+// StateReader reads a user's billing state and calls the billing SQL
+// functions (store.Store).
 type StateReader interface {
 	UserState(ctx context.Context, userID string) (store.UserState, error)
+	Call(ctx context.Context, fn string, args []store.Arg, out any) error
 }
 
 // SessionCreator creates Billing Portal sessions (stripe-go's
@@ -125,6 +130,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	params.Context = ctx
 	params.SetIdempotencyKey("portal-session:" + user.ID + ":" + auth.NewUUID())
 	s, err := h.sessions.New(params)
+	if isMissingCustomer(err) {
+		return h.customerGone(ctx, user.ID, st.StripeCustomerID)
+	}
 	if err != nil {
 		return stripeclient.Error(ctx, "create portal session", err)
 	}

@@ -33,6 +33,7 @@ var HandledTypes = []string{
 	TypeSubscriptionCreated, TypeSubscriptionUpdated, TypeSubscriptionDeleted,
 	TypeSubscriptionPaused, TypeSubscriptionResumed, TypeSubscriptionTrialEnding,
 	TypeInvoicePaid, TypeInvoicePaymentSucceeded, TypeInvoicePaymentFailed, TypeInvoiceActionRequired,
+	TypeCustomerDeleted,
 }
 
 // process records and applies one verified event of the configured mode.
@@ -68,6 +69,8 @@ func (h *handler) process(ctx context.Context, ev stripesync.Event, body []byte)
 			fx.Emails = append(fx.Emails, h.o.Syncer.PaymentFailedEmail(inv))
 		}
 		return h.applyFetching(ctx, ev, payload, fx)
+	case TypeCustomerDeleted:
+		return h.customerDeleted(ctx, ev, payload)
 	}
 	return h.o.Syncer.RecordIgnored(ctx, ev, payload)
 }

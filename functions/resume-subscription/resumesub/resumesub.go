@@ -1,7 +1,8 @@
 // Package resumesub is the resume-subscription function: it undoes the
-// caller's scheduled cancel before the paid period ends
-// (cancel_at_period_end=false, and a cancel_at cleared), so the
-// subscription renews again.
+// caller's own scheduled cancel before the paid period ends
+// (cancel_at_period_end=false), so the subscription renews again. A
+// cancellation the merchant scheduled (a fixed cancel_at) is not the
+// user's to undo: 409 not_resumable, contact support.
 //
 // The subscription is always the caller's, read from the database; an ID in
 // the body is ignored. Stripe's answer is applied to the database at once
@@ -19,6 +20,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"billing/functions/cancel-subscription/cancelsub"
 	"billing/functions/check-subscription/checksub"
 	"billing/shared/auth"
 	"billing/shared/config"
@@ -49,16 +51,19 @@ type StateReader interface {
 	UserState(ctx context.Context, userID string) (store.UserState, error)
 }
 
-// SubscriptionUpdater updates Stripe subscriptions (stripe-go's subscription.Client).
+// SubscriptionUpdater updates and reads Stripe subscriptions (stripe-go's
+// subscription.Client).
 type SubscriptionUpdater interface {
 	Update(id string, params *stripe.SubscriptionParams) (*stripe.Subscription, error)
+	cancelsub.SubscriptionGetter
 }
 
 // Applier applies a subscription object Stripe answered with to the
 // database (stripesync.Syncer, without emails); stateAt is Stripe's clock
-// reading of the answer.
+// reading of the answer; read reads the subscription again when the
+// answer lost a same-second race (stripesync.ApplyOwnWrite).
 type Applier interface {
-	ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error)
+	ApplyOwnWrite(ctx context.Context, raw []byte, stateAt time.Time, read stripesync.SubscriptionReader) (stripesync.ApplyResult, error)
 }
 
 // New returns the resume-subscription handler.
@@ -100,11 +105,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	log := httpkit.Logger(ctx).With("user_id", user.ID, "subscription_id", sub.ID)
+	// Only the user's cancel is undone: cancel_at_period_end=false, which
+	// also clears the cancel_at Stripe set to the period end with it.
 	params := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(false)}
 	params.Context = ctx
-	if sub.CancelAt != nil {
-		params.AddExtra("cancel_at", "") // an empty value unsets it
-	}
 	params.SetIdempotencyKey("resume-subscription:" + sub.ID + ":" + auth.NewUUID())
 	sent := h.now()
 	updated, err := h.subs.Update(sub.ID, params)
@@ -112,14 +116,18 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return stripeclient.Error(ctx, "resume subscription", err)
 	}
+	updated, sent, received = h.restoreMerchantEnd(ctx, log, updated, sent, received)
 	if updated.LastResponse == nil || len(updated.LastResponse.RawJSON) == 0 {
 		return httpkit.Internal(errors.New("stripe answered without a body"))
 	}
-	// A lower bound of Stripe's read: an answer no newer than the stored
-	// state (a same-second event was applied first) is not applied, and
-	// the webhook event of this change applies it.
+	// A lower bound of Stripe's read: an answer no newer than a stored
+	// state of the same second or two (an event of that moment, or the
+	// cancel just before) is read again after the webhook's bounded wait
+	// (stripesync.ApplyOwnWrite); one that still does not apply, or a
+	// stored state further ahead, is left to the webhook event of this
+	// change.
 	at := stripeclient.ReadTime(updated.LastResponse.Header, sent, received)
-	applied, err := h.apply.ApplyAnswer(ctx, updated.LastResponse.RawJSON, at)
+	applied, err := h.apply.ApplyOwnWrite(ctx, updated.LastResponse.RawJSON, at, cancelsub.ReadBack(h.subs, h.now))
 	if err != nil {
 		return store.HTTPError(err)
 	}

@@ -15,14 +15,19 @@ func TestResumeBothPaths(t *testing.T) {
 	for _, path := range []string{"pgx", "rest"} {
 		t.Run(path, func(t *testing.T) {
 			w := fntest.StartSubscribers(t, resumesub.Spec, fntest.Options{Path: path})
-			later := time.Now().Add(10 * 24 * time.Hour).UTC().Truncate(time.Second)
+			w.RememberUpdates(w.Env)
+			end := fntest.DefaultPeriodEnd
 			tests := []struct {
 				name         string
 				sub          fntest.Sub
 				wantCancelAt bool // the request clears cancel_at
 			}{
 				{"cancel at period end", fntest.Sub{Status: "active", CancelAtPeriodEnd: true}, false},
-				{"cancel_at set", fntest.Sub{Status: "trialing", CancelAt: &later}, true},
+				// A merchant's fixed cancel_at is not resumable
+				// (TestResumeMerchantScheduledCancel); the user's cancel
+				// carries Stripe's cancel_at at the period end, which
+				// cancel_at_period_end=false clears.
+				{"cancel at period end with Stripe's cancel_at", fntest.Sub{Status: "trialing", CancelAtPeriodEnd: true, CancelAt: &end}, false},
 				{"past_due with a scheduled cancel", fntest.Sub{Status: "past_due", CancelAtPeriodEnd: true}, false},
 			}
 			for i, tt := range tests {

@@ -153,6 +153,8 @@ type Subscribers struct {
 
 	mu   sync.Mutex
 	subs map[string]Sub
+	// metadata is what RememberUpdates keeps of each subscription's metadata.
+	metadata map[string]map[string]string
 }
 
 // StartSubscribers starts spec like Start and mirrors the subscriptions

@@ -1,0 +1,90 @@
+package stripesync
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"billing/shared/httpkit"
+	"billing/shared/store"
+)
+
+// Bounds of ApplyOwnWrite's wait-and-fetch, the webhook's (its
+// MaxRefetchWait and refetchWait).
+const (
+	// OwnWriteLag is how far the stored state may be ahead of the read of
+	// Stripe's answer for a wait and a fresh read to be tried: the same
+	// second or two (an event Stripe sent just before our call, or
+	// another call of ours a moment ago).
+	OwnWriteLag = 2 * time.Second
+	// MaxRefetchWait bounds the wait before the fresh read.
+	MaxRefetchWait = 3 * time.Second
+)
+
+// SubscriptionReader reads a subscription from Stripe: its raw JSON and a
+// lower bound, in Stripe's clock and whole seconds, of when Stripe read it
+// (stripeclient.ReadTime).
+type SubscriptionReader func(ctx context.Context, id string) (raw []byte, readAt time.Time, err error)
+
+// RefetchWait is how long after an answer read from `read` (a lower bound,
+// whole seconds) a new read's lower bound is later than `stored`:
+// stored - read + 1s, at least 1s, at most MaxRefetchWait (the webhook's
+// rule, see its refetchWait).
+func RefetchWait(read time.Time, stored *time.Time) time.Duration {
+	wait := time.Second
+	if stored != nil {
+		wait = stored.Sub(read) + time.Second
+	}
+	return min(max(wait, time.Second), MaxRefetchWait)
+}
+
+// ApplyOwnWrite applies Stripe's answer to our own change of a
+// subscription (cancel, resume) like ApplyAnswer, so that the caller can
+// answer with, and every later read shows, the change. An answer that is
+// "stale" only because the stored state is from the same second or two
+// (at most OwnWriteLag ahead of readAt: an event of that moment, or our
+// own previous change) is followed by the webhook's bounded
+// wait-and-fetch: after RefetchWait, the subscription is read again with
+// read and that answer applied, once. A stored state further ahead is
+// left alone (its own events apply the change), and so is the result of
+// the second try or a failed read: the caller then answers with what is
+// stored, and the change's webhook event applies it.
+func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time, read SubscriptionReader) (ApplyResult, error) {
+	res, err := s.ApplyAnswer(ctx, raw, readAt)
+	if err != nil || res.Subscription != "stale" || read == nil {
+		return res, err
+	}
+	sub, err := ParseSubscription(raw)
+	if err != nil {
+		return res, err
+	}
+	var stored struct {
+		StateAt *time.Time `json:"state_at"`
+	}
+	if err := s.Store.Call(ctx, "billing_subscription_state_at",
+		[]store.Arg{{Name: "p_subscription_id", Value: sub.ID}}, &stored); err != nil {
+		return res, err
+	}
+	read0 := readAt.UTC().Truncate(time.Second)
+	if stored.StateAt == nil || stored.StateAt.Sub(read0) > OwnWriteLag {
+		return res, nil
+	}
+	wait := RefetchWait(read0, stored.StateAt)
+	httpkit.Logger(ctx).InfoContext(ctx, "stripesync: our change's answer is not later than the stored state; reading it again",
+		"subscription_id", sub.ID, "read_from", read0, "stored_state_at", stored.StateAt, "wait", wait.String())
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return res, fmt.Errorf("stripesync: waiting to read %s again: %w", sub.ID, ctx.Err())
+	case <-t.C:
+	}
+	raw, readAt, err = read(ctx, sub.ID)
+	if err != nil {
+		// The change is made in Stripe and its event will store it.
+		httpkit.Logger(ctx).WarnContext(ctx, "stripesync: reading our change again failed; its webhook event applies it",
+			"subscription_id", sub.ID, "cause", err.Error())
+		return res, nil
+	}
+	return s.ApplyAnswer(ctx, raw, readAt)
+}
