@@ -35,6 +35,8 @@ func Handle(fn HandlerFunc) http.Handler {
 }
 
 // WriteError logs err with the request's context and writes its JSON body.
+// 5xx causes are logged at error level, unless the client had gone away
+// (its request's context was cancelled): then at info, as abandoned.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := AsError(err)
 	log := Logger(r.Context())
@@ -42,9 +44,16 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Cause != nil {
 		attrs = append(attrs, "cause", e.Cause.Error())
 	}
-	if e.Status >= 500 {
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled):
+		// The client went away (closed the connection, gave up): whatever
+		// failed after that is not the function's failure, and nobody
+		// reads the answer. Logged apart so that the error alarm does not
+		// fire on impatient clients.
+		log.InfoContext(r.Context(), "request abandoned by the client", attrs...)
+	case e.Status >= 500:
 		log.ErrorContext(r.Context(), "request failed", attrs...)
-	} else {
+	default:
 		log.InfoContext(r.Context(), "request rejected", attrs...)
 	}
 	if e.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {

@@ -1,7 +1,6 @@
 package stripesync
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -20,21 +19,13 @@ type Event struct {
 	Object json.RawMessage
 }
 
-// ParseEvent reads the envelope of an event body. It fails when the body
-// is not a JSON object or lacks an id, a type, created or data.object.
+// ParseEvent reads the envelope of an event body in one pass over the
+// bytes (readEvent), which also checks that the whole body is valid JSON.
+// It fails when the body is not a JSON object or lacks an id, a type,
+// created or data.object. The event's Object is a slice of raw, not a copy.
 func ParseEvent(raw []byte) (Event, error) {
-	var r struct {
-		ID         string `json:"id"`
-		Object     string `json:"object"`
-		Type       string `json:"type"`
-		APIVersion string `json:"api_version"`
-		Livemode   bool   `json:"livemode"`
-		Created    unix   `json:"created"`
-		Data       *struct {
-			Object json.RawMessage `json:"object"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
+	var r rawEvent
+	if err := readEvent(raw, &r); err != nil {
 		return Event{}, fmt.Errorf("stripesync: event: %w", err)
 	}
 	switch {
@@ -46,11 +37,11 @@ func ParseEvent(raw []byte) (Event, error) {
 		return Event{}, fmt.Errorf("stripesync: event %s without a type", r.ID)
 	case r.Created.t == nil:
 		return Event{}, fmt.Errorf("stripesync: event %s without created", r.ID)
-	case r.Data == nil || len(bytes.TrimSpace(r.Data.Object)) == 0 || r.Data.Object[0] != '{':
+	case !r.HasData || len(r.Data) == 0 || r.Data[0] != '{':
 		return Event{}, fmt.Errorf("stripesync: event %s without data.object", r.ID)
 	}
 	return Event{ID: r.ID, Type: r.Type, APIVersion: r.APIVersion, Livemode: r.Livemode,
-		Created: *r.Created.t, Object: r.Data.Object}, nil
+		Created: *r.Created.t, Object: json.RawMessage(r.Data)}, nil
 }
 
 // Invoice is what billing reads of a Stripe invoice.

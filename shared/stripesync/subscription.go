@@ -191,13 +191,15 @@ type rawSubscription struct {
 	} `json:"cancellation_details"`
 }
 
-// ParseSubscription reads a subscription object of any API version. A body
+// ParseSubscription reads a subscription object of any API version, in one
+// pass over the bytes (readSubscription), which also checks that the whole
+// input is valid JSON. A body
 // that is not a JSON object is an error; an object without an ID, customer,
 // status or price is an error wrapping ErrUnreadable (its ID, if any, is
 // still returned so that the caller can fetch it).
 func ParseSubscription(raw []byte) (Subscription, error) {
 	var r rawSubscription
-	if err := json.Unmarshal(raw, &r); err != nil {
+	if err := readSubscription(raw, &r); err != nil {
 		return Subscription{}, fmt.Errorf("stripesync: subscription: %w", err)
 	}
 	s := Subscription{

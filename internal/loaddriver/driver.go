@@ -1,0 +1,192 @@
+// Package loaddriver drives HTTP load against the real function servers and
+// reports what a user of them sees: requests per second, latency
+// percentiles (p50, p99, p99.9) and errors. Its benchmark starts the
+// check-subscription and handle-stripe-webhook binaries against a real
+// PostgreSQL (the one `testenv` starts) and drives them with parallel
+// keep-alive clients; `make bench` runs it with the other benchmarks and
+// prints one table (see Table).
+package loaddriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Load is one load run: Clients goroutines send the requests Next builds,
+// each waiting for its answer before sending the next, until Duration has
+// passed or Next answers nil for every client.
+type Load struct {
+	// Clients is the number of concurrent senders (default 16).
+	Clients int
+	// Duration bounds the run; 0 runs until Next is exhausted.
+	Duration time.Duration
+	// Next builds the i-th request (i counts from 0 across all clients);
+	// nil ends the sender that asked.
+	Next func(i int) *http.Request
+	// Check judges an answer; nil accepts every 2xx. The body is read and
+	// given to Check.
+	Check func(res *http.Response, body []byte) error
+	// Client sends the requests; nil uses a keep-alive client sized for Clients.
+	Client *http.Client
+}
+
+// Result is what a run measured.
+type Result struct {
+	// Requests is how many requests were answered; Errors how many of
+	// them failed Check or the transport.
+	Requests, Errors int
+	// FirstError is the first failure seen, for the report.
+	FirstError error
+	// Elapsed is the wall time of the run.
+	Elapsed time.Duration
+	// Latencies are the answered requests' round trips, sorted.
+	Latencies []time.Duration
+}
+
+// PerSecond is Requests over Elapsed.
+func (r Result) PerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
+
+// Percentile returns the latency at or below which a fraction q (0..1) of
+// the requests were answered (nearest rank); 0 without requests.
+func (r Result) Percentile(q float64) time.Duration {
+	n := len(r.Latencies)
+	if n == 0 {
+		return 0
+	}
+	rank := int(q*float64(n)+0.999999999) - 1
+	return r.Latencies[min(max(rank, 0), n-1)]
+}
+
+// Run drives l and returns what it measured. It stops early when ctx ends
+// (then the requests in flight are cancelled).
+func Run(ctx context.Context, l Load) Result {
+	if l.Clients <= 0 {
+		l.Clients = 16
+	}
+	client := l.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConns: l.Clients * 2, MaxIdleConnsPerHost: l.Clients * 2, IdleConnTimeout: time.Minute}}
+	}
+	// The duration stops new requests; requests in flight are answered
+	// (cancelling them would count a client disconnect as the server's).
+	var stopAt time.Time
+	if l.Duration > 0 {
+		stopAt = time.Now().Add(l.Duration)
+	}
+	var (
+		seq      atomic.Int64
+		mu       sync.Mutex
+		res      Result
+		wg       sync.WaitGroup
+		perLats  = make([][]time.Duration, l.Clients)
+		perErrs  = make([]int, l.Clients)
+		firstErr error
+	)
+	start := time.Now()
+	for c := range l.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lats := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil && (stopAt.IsZero() || time.Now().Before(stopAt)) {
+				req := l.Next(int(seq.Add(1) - 1))
+				if req == nil {
+					break
+				}
+				t0 := time.Now()
+				err := send(client, req.WithContext(ctx), l.Check)
+				d := time.Since(t0)
+				if ctx.Err() != nil && err != nil {
+					break // the run ended during this request: not an answer
+				}
+				lats = append(lats, d)
+				if err != nil {
+					perErrs[c]++
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+			perLats[c] = lats
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	for c := range l.Clients {
+		res.Latencies = append(res.Latencies, perLats[c]...)
+		res.Errors += perErrs[c]
+	}
+	res.Requests = len(res.Latencies)
+	res.FirstError = firstErr
+	slices.Sort(res.Latencies)
+	return res
+}
+
+// send makes one request and judges its answer.
+func send(client *http.Client, req *http.Request, check func(*http.Response, []byte) error) error {
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		return check(res, body)
+	}
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("HTTP %d: %.200s", res.StatusCode, body)
+	}
+	return nil
+}
+
+// ErrNoRequests is returned by Summary for a run that answered nothing.
+var ErrNoRequests = errors.New("loaddriver: no request was answered")
+
+// Summary is one row of the report.
+type Summary struct {
+	Name                 string
+	Requests, Errors     int
+	PerSecond            float64
+	P50, P99, P999       time.Duration
+	ExtraName, ExtraText string
+}
+
+// Summarize turns a Result into a report row named name.
+func Summarize(name string, r Result) (Summary, error) {
+	s := Summary{Name: name, Requests: r.Requests, Errors: r.Errors, PerSecond: r.PerSecond(),
+		P50: r.Percentile(0.50), P99: r.Percentile(0.99), P999: r.Percentile(0.999)}
+	if r.Requests == 0 {
+		return s, ErrNoRequests
+	}
+	return s, nil
+}
+
+// Table renders rows as a fixed-width text table.
+func Table(rows []Summary) string {
+	out := fmt.Sprintf("%-34s %9s %7s %10s %9s %9s %9s\n", "load", "requests", "errors", "req/s", "p50", "p99", "p99.9")
+	for _, r := range rows {
+		out += fmt.Sprintf("%-34s %9d %7d %10.0f %9s %9s %9s\n", r.Name, r.Requests, r.Errors, r.PerSecond,
+			ms(r.P50), ms(r.P99), ms(r.P999))
+	}
+	return out
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

@@ -1,0 +1,339 @@
+package stripesync
+
+// The readers of the two objects on the webhook's hot path, the event
+// envelope and the subscription, over the single-pass scanner. They fill
+// the same structs the encoding/json readers did (and the fuzz target
+// FuzzReaders checks that both agree on every input without duplicate
+// keys), so the meaning of a field is decided in one place: ParseEvent and
+// ParseSubscription.
+
+// rawEvent is what ParseEvent reads of an event.
+type rawEvent struct {
+	ID, Object, Type, APIVersion string
+	Livemode                     bool
+	Created                      unix
+	// HasData is whether "data" was an object; Object is data.object's
+	// bytes (nil when absent).
+	HasData bool
+	Data    []byte
+}
+
+var eventFields = []string{"id", "object", "type", "api_version", "livemode", "created", "data"}
+
+// readEvent reads an event body into r; the whole body must be valid JSON.
+func readEvent(b []byte, r *rawEvent) error {
+	s := scanner{b: b}
+	if null, err := s.isNull(); null || err != nil {
+		if err != nil {
+			return err
+		}
+		return s.end()
+	}
+	if s.peek() != '{' {
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr("the event", "an object")
+	}
+	err := s.object(func(key []byte) error {
+		switch canon(key, eventFields) {
+		case "id":
+			return s.str("id", &r.ID)
+		case "object":
+			return s.str("object", &r.Object)
+		case "type":
+			return s.str("type", &r.Type)
+		case "api_version":
+			return s.str("api_version", &r.APIVersion)
+		case "livemode":
+			return s.boolean("livemode", &r.Livemode)
+		case "created":
+			return s.timestamp("created", &r.Created)
+		case "data":
+			return s.readData(r)
+		}
+		return s.skip()
+	})
+	if err != nil {
+		return err
+	}
+	return s.end()
+}
+
+var dataFields = []string{"object"}
+
+func (s *scanner) readData(r *rawEvent) error {
+	switch s.peek() {
+	case 'n':
+		r.HasData, r.Data = false, nil
+		return s.literal("null")
+	case '{':
+	default:
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr("data", "an object")
+	}
+	r.HasData = true
+	return s.object(func(key []byte) error {
+		if canon(key, dataFields) == "" {
+			return s.skip()
+		}
+		s.ws()
+		start := s.i
+		if err := s.skip(); err != nil {
+			return err
+		}
+		r.Data = s.b[start:s.i]
+		return nil
+	})
+}
+
+var subscriptionFields = []string{"id", "object", "customer", "status", "livemode", "metadata", "items",
+	"plan", "quantity", "current_period_start", "current_period_end", "cancel_at", "canceled_at",
+	"ended_at", "trial_start", "trial_end", "created", "start", "cancel_at_period_end",
+	"cancellation_details"}
+
+// readSubscription reads a subscription object into r; the whole input
+// must be valid JSON.
+func readSubscription(b []byte, r *rawSubscription) error {
+	s := scanner{b: b}
+	if null, err := s.isNull(); null || err != nil {
+		if err != nil {
+			return err
+		}
+		return s.end()
+	}
+	if s.peek() != '{' {
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr("the subscription", "an object")
+	}
+	err := s.object(func(key []byte) error {
+		switch canon(key, subscriptionFields) {
+		case "id":
+			return s.str("id", &r.ID)
+		case "object":
+			return s.str("object", &r.Object)
+		case "customer":
+			return s.reference("customer", &r.Customer)
+		case "status":
+			return s.str("status", &r.Status)
+		case "livemode":
+			return s.boolean("livemode", &r.Livemode)
+		case "metadata":
+			return s.metadata(&r.Metadata)
+		case "items":
+			return s.items(r)
+		case "plan":
+			return s.idObject("plan", &r.Plan)
+		case "quantity":
+			return s.int64Ptr("quantity", &r.Quantity)
+		case "current_period_start":
+			return s.timestamp("current_period_start", &r.CurrentPeriodStart)
+		case "current_period_end":
+			return s.timestamp("current_period_end", &r.CurrentPeriodEnd)
+		case "cancel_at":
+			return s.timestamp("cancel_at", &r.CancelAt)
+		case "canceled_at":
+			return s.timestamp("canceled_at", &r.CanceledAt)
+		case "ended_at":
+			return s.timestamp("ended_at", &r.EndedAt)
+		case "trial_start":
+			return s.timestamp("trial_start", &r.TrialStart)
+		case "trial_end":
+			return s.timestamp("trial_end", &r.TrialEnd)
+		case "created":
+			return s.timestamp("created", &r.Created)
+		case "start":
+			return s.timestamp("start", &r.Start)
+		case "cancel_at_period_end":
+			return s.boolean("cancel_at_period_end", &r.CancelAtPeriodEnd)
+		case "cancellation_details":
+			return s.cancellationDetails(r)
+		}
+		return s.skip()
+	})
+	if err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// idObject reads an object of which only "id" matters ({"id": ...} or
+// null, which sets nil), as a *struct{ID string} field.
+func (s *scanner) idObject(field string, dst **struct {
+	ID string `json:"id"`
+}) error {
+	switch s.peek() {
+	case 'n':
+		*dst = nil
+		return s.literal("null")
+	case '{':
+	default:
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr(field, "an object")
+	}
+	if *dst == nil {
+		*dst = &struct {
+			ID string `json:"id"`
+		}{}
+	}
+	o := *dst
+	return s.object(func(key []byte) error {
+		if canon(key, idOnly) != "" {
+			return s.str(field+".id", &o.ID)
+		}
+		return s.skip()
+	})
+}
+
+// metadata reads Stripe metadata; only supabase_uid is kept (the one key
+// billing reads; a map key matches exactly), and only when it is a string.
+func (s *scanner) metadata(dst *metadata) error {
+	switch s.peek() {
+	case 'n':
+		*dst = nil
+		return s.literal("null")
+	case '{':
+	default:
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr("metadata", "an object")
+	}
+	return s.object(func(key []byte) error {
+		if string(key) != "supabase_uid" {
+			return s.skip()
+		}
+		if *dst == nil {
+			*dst = metadata{}
+		}
+		if s.peek() != '"' {
+			// A value of another type reads as "not a string".
+			(*dst)["supabase_uid"] = nil
+			return s.skip()
+		}
+		var v string
+		if err := s.str("metadata.supabase_uid", &v); err != nil {
+			return err
+		}
+		(*dst)["supabase_uid"] = v
+		return nil
+	})
+}
+
+var itemsFields = []string{"data"}
+
+func (s *scanner) items(r *rawSubscription) error {
+	switch s.peek() {
+	case 'n':
+		r.Items = nil
+		return s.literal("null")
+	case '{':
+	default:
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr("items", "an object")
+	}
+	if r.Items == nil {
+		r.Items = &struct {
+			Data []rawItem `json:"data"`
+		}{}
+	}
+	items := r.Items
+	return s.object(func(key []byte) error {
+		if canon(key, itemsFields) == "" {
+			return s.skip()
+		}
+		switch s.peek() {
+		case 'n':
+			items.Data = nil
+			return s.literal("null")
+		case '[':
+		default:
+			if err := s.skip(); err != nil {
+				return err
+			}
+			return s.typeErr("items.data", "an array")
+		}
+		items.Data = items.Data[:0]
+		return s.array(func() error {
+			var it rawItem
+			if err := s.item(&it); err != nil {
+				return err
+			}
+			items.Data = append(items.Data, it)
+			return nil
+		})
+	})
+}
+
+var itemFields = []string{"price", "plan", "quantity", "current_period_start", "current_period_end"}
+
+func (s *scanner) item(it *rawItem) error {
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '{':
+	default:
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr("items.data[]", "an object")
+	}
+	return s.object(func(key []byte) error {
+		switch canon(key, itemFields) {
+		case "price":
+			return s.idObject("items.data[].price", &it.Price)
+		case "plan":
+			return s.idObject("items.data[].plan", &it.Plan)
+		case "quantity":
+			return s.int64Ptr("items.data[].quantity", &it.Quantity)
+		case "current_period_start":
+			return s.timestamp("items.data[].current_period_start", &it.CurrentPeriodStart)
+		case "current_period_end":
+			return s.timestamp("items.data[].current_period_end", &it.CurrentPeriodEnd)
+		}
+		return s.skip()
+	})
+}
+
+var cancellationFields = []string{"reason", "feedback", "comment"}
+
+func (s *scanner) cancellationDetails(r *rawSubscription) error {
+	switch s.peek() {
+	case 'n':
+		r.CancellationDetails = nil
+		return s.literal("null")
+	case '{':
+	default:
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr("cancellation_details", "an object")
+	}
+	if r.CancellationDetails == nil {
+		r.CancellationDetails = &struct {
+			Reason   *string `json:"reason"`
+			Feedback *string `json:"feedback"`
+			Comment  *string `json:"comment"`
+		}{}
+	}
+	d := r.CancellationDetails
+	return s.object(func(key []byte) error {
+		switch canon(key, cancellationFields) {
+		case "reason":
+			return s.optStr("cancellation_details.reason", &d.Reason)
+		case "feedback":
+			return s.optStr("cancellation_details.feedback", &d.Feedback)
+		case "comment":
+			return s.optStr("cancellation_details.comment", &d.Comment)
+		}
+		return s.skip()
+	})
+}

@@ -1,0 +1,547 @@
+package stripesync
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// scanner is a single-pass, validating JSON reader for the few fields
+// billing needs out of a Stripe event. It walks the bytes once: every value
+// it does not need is checked against the JSON grammar and skipped without
+// being decoded, and the fields it needs are decoded in place. It mirrors
+// what encoding/json does for the struct readers it replaces: the whole
+// document must be valid JSON (trailing data included), object keys match
+// field names exactly or case-insensitively (bytes.EqualFold), a later
+// duplicate key overwrites an earlier one, null leaves a plain field
+// unchanged, nesting deeper than 10,000 levels is an error, and a value of
+// the wrong type is an error. Strings with escapes or non-ASCII bytes are
+// decoded by encoding/json itself, so their meaning (invalid UTF-8 becomes
+// U+FFFD) is the same.
+type scanner struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+// errSyntax is wrapped by every grammar error.
+var errSyntax = errors.New("invalid JSON")
+
+// errType is wrapped by every error of a value of the wrong type.
+var errType = errors.New("JSON value of the wrong type")
+
+func (s *scanner) syntax(what string) error {
+	return fmt.Errorf("stripesync: %w: %s at offset %d", errSyntax, what, s.i)
+}
+
+func (s *scanner) typeErr(field, want string) error {
+	return fmt.Errorf("stripesync: %w: %s must be %s (offset %d)", errType, field, want, s.i)
+}
+
+// ws skips JSON whitespace.
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i >= len(s.b) {
+		return 0
+	}
+	return s.b[s.i]
+}
+
+// end checks that only whitespace follows the top-level value.
+func (s *scanner) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return s.syntax("data after the top-level value")
+	}
+	return nil
+}
+
+// skip checks and skips one value of any type.
+func (s *scanner) skip() error {
+	switch s.peek() {
+	case '{':
+		return s.object(func([]byte) error { return s.skip() })
+	case '[':
+		return s.array(s.skip)
+	case '"':
+		_, _, err := s.stringSpan()
+		return err
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	case 0:
+		return s.syntax("unexpected end of input")
+	}
+	_, err := s.number()
+	return err
+}
+
+func (s *scanner) literal(lit string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		return s.syntax("invalid literal")
+	}
+	s.i += len(lit)
+	return nil
+}
+
+// isNull consumes a null and reports whether there was one.
+func (s *scanner) isNull() (bool, error) {
+	if s.peek() != 'n' {
+		return false, nil
+	}
+	return true, s.literal("null")
+}
+
+// object reads an object; field is called with each raw key (the bytes
+// between the quotes, escapes undecoded unless the key has any: then it is
+// decoded) and must consume the value.
+func (s *scanner) object(field func(key []byte) error) error {
+	if s.peek() != '{' {
+		return s.syntax("expected an object")
+	}
+	s.i++
+	if s.depth++; s.depth > maxDepth {
+		return s.syntax("nesting too deep")
+	}
+	if s.peek() == '}' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		if s.peek() != '"' {
+			return s.syntax("expected a key")
+		}
+		start, end, err := s.stringSpan()
+		if err != nil {
+			return err
+		}
+		key := s.b[start+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			if err := json.Unmarshal(s.b[start:end], &k); err != nil {
+				return s.syntax("invalid key")
+			}
+			key = []byte(k)
+		}
+		if s.peek() != ':' {
+			return s.syntax("expected a colon")
+		}
+		s.i++
+		if err := field(key); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return s.syntax("expected a comma or the end of the object")
+		}
+	}
+}
+
+// array reads an array, calling elem for each element (which must consume it).
+func (s *scanner) array(elem func() error) error {
+	if s.peek() != '[' {
+		return s.syntax("expected an array")
+	}
+	s.i++
+	if s.depth++; s.depth > maxDepth {
+		return s.syntax("nesting too deep")
+	}
+	if s.peek() == ']' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		if err := elem(); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return s.syntax("expected a comma or the end of the array")
+		}
+	}
+}
+
+// stringSpan checks the string at s.i and returns its bounds, quotes
+// included.
+func (s *scanner) stringSpan() (start, end int, err error) {
+	start = s.i
+	i := s.i + 1
+	for {
+		j := bytes.IndexByte(s.b[i:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			return 0, 0, s.syntax("unterminated string")
+		}
+		seg := s.b[i : i+j]
+		if k := bytes.IndexByte(seg, '\\'); k >= 0 {
+			// Check the escape, then go on after it.
+			i += k + 1
+			if i >= len(s.b) {
+				s.i = i
+				return 0, 0, s.syntax("unterminated escape")
+			}
+			if err := s.checkControls(s.b[i-k-1 : i-1]); err != nil {
+				return 0, 0, err
+			}
+			switch s.b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if i+5 > len(s.b) || !isHex4(s.b[i+1:i+5]) {
+					s.i = i
+					return 0, 0, s.syntax("invalid \\u escape")
+				}
+				i += 5
+			default:
+				s.i = i
+				return 0, 0, s.syntax("invalid escape")
+			}
+			continue
+		}
+		if err := s.checkControls(seg); err != nil {
+			return 0, 0, err
+		}
+		s.i = i + j + 1
+		return start, s.i, nil
+	}
+}
+
+func (s *scanner) checkControls(seg []byte) error {
+	for _, c := range seg {
+		if c < 0x20 {
+			return s.syntax("control character in a string")
+		}
+	}
+	return nil
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// number checks the number at s.i and returns its literal.
+func (s *scanner) number() ([]byte, error) {
+	b, start := s.b, s.i
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	default:
+		s.i = i
+		return nil, s.syntax("invalid value")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			s.i = i
+			return nil, s.syntax("invalid number")
+		}
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			s.i = i
+			return nil, s.syntax("invalid number")
+		}
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	}
+	s.i = i
+	return b[start:i], nil
+}
+
+// str decodes a string value into *dst; null leaves *dst as it is.
+func (s *scanner) str(field string, dst *string) error {
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '"':
+	default:
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr(field, "a string")
+	}
+	start, end, err := s.stringSpan()
+	if err != nil {
+		return err
+	}
+	*dst, err = s.decodeString(start, end)
+	return err
+}
+
+// decodeString returns the string at b[start:end] (quotes included).
+func (s *scanner) decodeString(start, end int) (string, error) {
+	raw := s.b[start+1 : end-1]
+	plain := true
+	for _, c := range raw {
+		if c == '\\' || c >= utf8.RuneSelf {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(raw), nil
+	}
+	var v string
+	if err := json.Unmarshal(s.b[start:end], &v); err != nil {
+		return "", fmt.Errorf("stripesync: %w: %v", errSyntax, err)
+	}
+	return v, nil
+}
+
+// optStr decodes a string value into *dst, which null sets to nil.
+func (s *scanner) optStr(field string, dst **string) error {
+	if null, err := s.isNull(); null || err != nil {
+		*dst = nil
+		return err
+	}
+	v := ""
+	if *dst != nil {
+		v = **dst
+	}
+	if err := s.str(field, &v); err != nil {
+		return err
+	}
+	*dst = &v
+	return nil
+}
+
+// boolean decodes a bool value; null leaves *dst as it is.
+func (s *scanner) boolean(field string, dst *bool) error {
+	switch s.peek() {
+	case 't':
+		*dst = true
+		return s.literal("true")
+	case 'f':
+		*dst = false
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	}
+	if err := s.skip(); err != nil {
+		return err
+	}
+	return s.typeErr(field, "a boolean")
+}
+
+// int64Ptr decodes an integer into *dst, which null sets to nil.
+func (s *scanner) int64Ptr(field string, dst **int64) error {
+	if null, err := s.isNull(); null || err != nil {
+		*dst = nil
+		return err
+	}
+	if c := s.peek(); c != '-' && (c < '0' || c > '9') {
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr(field, "an integer")
+	}
+	lit, err := s.number()
+	if err != nil {
+		return err
+	}
+	n, err := strconv.ParseInt(string(lit), 10, 64)
+	if err != nil {
+		return s.typeErr(field, "an integer")
+	}
+	*dst = &n
+	return nil
+}
+
+// timestamp decodes a Stripe timestamp (unix's rules: seconds as a number,
+// or a string holding a number literal, or null, which sets nil).
+func (s *scanner) timestamp(field string, dst *unix) error {
+	var lit []byte
+	switch c := s.peek(); {
+	case c == 'n':
+		dst.t = nil
+		return s.literal("null")
+	case c == '"':
+		start, end, err := s.stringSpan()
+		if err != nil {
+			return err
+		}
+		v, err := s.decodeString(start, end)
+		if err != nil {
+			return err
+		}
+		if !isNumberLiteral(v) {
+			return s.typeErr(field, "a number")
+		}
+		lit = []byte(v)
+	case c == '-' || '0' <= c && c <= '9':
+		var err error
+		if lit, err = s.number(); err != nil {
+			return err
+		}
+	default:
+		if err := s.skip(); err != nil {
+			return err
+		}
+		return s.typeErr(field, "a number")
+	}
+	n, err := strconv.ParseInt(string(lit), 10, 64)
+	if err != nil {
+		return s.typeErr(field, "an integer number of seconds")
+	}
+	t := time.Unix(n, 0).UTC()
+	dst.t = &t
+	return nil
+}
+
+// isNumberLiteral reports whether v is a JSON number literal (what
+// encoding/json accepts in a string decoded into a json.Number).
+func isNumberLiteral(v string) bool {
+	if v == "" {
+		return false
+	}
+	s := scanner{b: []byte(v)}
+	if _, err := s.number(); err != nil {
+		return false
+	}
+	return s.i == len(v)
+}
+
+// reference decodes a Stripe reference (ref's rules: an ID string, an
+// object whose "id" is read, or null, which sets "").
+func (s *scanner) reference(field string, dst *ref) error {
+	switch s.peek() {
+	case 'n':
+		*dst = ""
+		return s.literal("null")
+	case '"':
+		var v string
+		if err := s.str(field, &v); err != nil {
+			return err
+		}
+		*dst = ref(v)
+		return nil
+	case '{':
+		var id string
+		err := s.object(func(key []byte) error {
+			if canon(key, idOnly) != "" {
+				return s.str(field+".id", &id)
+			}
+			return s.skip()
+		})
+		*dst = ref(id)
+		return err
+	}
+	if err := s.skip(); err != nil {
+		return err
+	}
+	return s.typeErr(field, "an ID or an object")
+}
+
+// isKey reports whether an object key selects the field name, as
+// encoding/json matches keys: exactly, or else case-insensitively
+// (bytes.EqualFold; name is ASCII).
+func isKey(key []byte, name string) bool {
+	if string(key) == name {
+		return true
+	}
+	if len(key) == len(name) {
+		for i := range len(key) {
+			c, n := key[i], name[i]
+			if c >= utf8.RuneSelf {
+				return bytes.EqualFold(key, []byte(name))
+			}
+			if c != n && lower(c) != lower(n) {
+				return false
+			}
+		}
+		return true
+	}
+	// A multi-byte rune can fold to an ASCII letter (U+212A KELVIN SIGN
+	// to k, U+017F LONG S to s), so a longer key can still match.
+	return len(key) > len(name) && !isASCII(key) && bytes.EqualFold(key, []byte(name))
+}
+
+// canon returns the name of names that key selects, or "".
+func canon(key []byte, names []string) string {
+	for _, n := range names {
+		if string(key) == n {
+			return n
+		}
+	}
+	for _, n := range names {
+		if isKey(key, n) {
+			return n
+		}
+	}
+	return ""
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+var idOnly = []string{"id"}
