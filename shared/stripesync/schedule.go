@@ -31,17 +31,27 @@ type Schedule struct {
 // Live reports whether the schedule still manages its subscription.
 func (s Schedule) Live() bool { return s.Status == "not_started" || s.Status == "active" }
 
+// rawPhaseItem is an item of a phase: its price is an ID or an expanded
+// object (plan in older versions).
+type rawPhaseItem struct {
+	Price ref `json:"price"`
+	Plan  ref `json:"plan"`
+}
+
 type rawPhase struct {
-	StartDate unix      `json:"start_date"`
-	EndDate   unix      `json:"end_date"`
-	Items     []rawItem `json:"items"`
+	StartDate unix           `json:"start_date"`
+	EndDate   unix           `json:"end_date"`
+	Items     []rawPhaseItem `json:"items"`
 }
 
 func (p rawPhase) price() string {
 	if len(p.Items) == 0 {
 		return ""
 	}
-	return p.Items[0].priceID()
+	if p.Items[0].Price != "" {
+		return string(p.Items[0].Price)
+	}
+	return string(p.Items[0].Plan)
 }
 
 type rawSchedule struct {
@@ -132,8 +142,12 @@ func (s *Syncer) ApplySchedule(ctx context.Context, ev *Event, payload json.RawM
 			"created": ev.Created.UTC().Format(time.RFC3339), "payload": payload,
 		}
 	}
+	enc, err := json.Marshal(doc)
+	if err != nil {
+		return ScheduleResult{}, fmt.Errorf("stripesync: encode schedule: %w", err)
+	}
 	var res ScheduleResult
-	if err := s.Store.Call(ctx, "billing_apply_schedule", []store.Arg{{Name: "p_doc", Value: doc}}, &res); err != nil {
+	if err := s.Store.Call(ctx, "billing_apply_schedule", []store.Arg{{Name: "p_doc", Value: json.RawMessage(enc)}}, &res); err != nil {
 		return ScheduleResult{}, err
 	}
 	return res, nil
