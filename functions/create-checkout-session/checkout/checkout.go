@@ -116,6 +116,8 @@ type Params struct {
 	Plan        string `json:"plan"`
 	SuccessPath string `json:"successPath"`
 	CancelPath  string `json:"cancelPath"`
+	// PromotionCodes turns on Stripe's promotion code field (see offers.go).
+	PromotionCodes *bool `json:"promotionCodes"`
 }
 
 // request is a validated Params.
@@ -124,6 +126,9 @@ type request struct {
 	price      string
 	successURL string
 	cancelURL  string
+	// promotionCodes and trialDays are the session's offers (offers.go).
+	promotionCodes bool
+	trialDays      int
 }
 
 // Response is the answer: the session to redirect to.
@@ -154,6 +159,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		log.InfoContext(ctx, "checkout refused: already subscribed", "subscription_id", l.BlockingSubscription)
 		return httpkit.NewError(http.StatusConflict, httpkit.CodeAlreadySubscribed,
 			"You already have a subscription. Change or cancel it in the billing portal (create-portal-session) instead of starting a new checkout.")
+	}
+	req.promotionCodes = h.promotionCodes(p)
+	if req.trialDays, err = h.trialDays(ctx, user.ID, req.plan.TrialDays); err != nil {
+		return err
 	}
 	customer := l.StripeCustomerID
 	if customer == "" {
@@ -243,16 +252,18 @@ func (h *handler) sessionParams(ctx context.Context, userID, customer string, re
 		LineItems: []*stripe.CheckoutSessionLineItemParams{
 			{Price: stripe.String(req.price), Quantity: stripe.Int64(1)},
 		},
-		SuccessURL:          stripe.String(req.successURL),
-		CancelURL:           stripe.String(req.cancelURL),
-		AllowPromotionCodes: stripe.Bool(true),
-		SubscriptionData:    &stripe.CheckoutSessionSubscriptionDataParams{},
+		SuccessURL:       stripe.String(req.successURL),
+		CancelURL:        stripe.String(req.cancelURL),
+		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{},
+	}
+	if req.promotionCodes {
+		p.AllowPromotionCodes = stripe.Bool(true)
 	}
 	p.Context = ctx
 	p.AddMetadata(MetadataUserID, userID)
 	p.SubscriptionData.AddMetadata(MetadataUserID, userID)
-	if req.plan.TrialDays > 0 {
-		p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(req.plan.TrialDays))
+	if req.trialDays > 0 {
+		p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(req.trialDays))
 	}
 	p.SetIdempotencyKey("checkout-session:" + userID + ":" + auth.NewUUID())
 	return p
