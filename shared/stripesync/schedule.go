@@ -168,3 +168,15 @@ func (s *Syncer) scheduleDoc(sc Schedule, raw []byte, stateAt time.Time, source 
 	}
 	return d
 }
+
+// ScheduleIDOf returns the ID of the schedule a subscription object names
+// in "schedule" (an ID or an expanded object), or "".
+func ScheduleIDOf(raw []byte) string {
+	var o struct {
+		Schedule ref `json:"schedule"`
+	}
+	if json.Unmarshal(raw, &o) != nil {
+		return ""
+	}
+	return string(o.Schedule)
+}
