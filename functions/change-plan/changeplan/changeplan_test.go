@@ -266,3 +266,37 @@ func keys(reqs []stripetest.Request) []string {
 	}
 	return out
 }
+
+// TestUpgradeReleasesAScheduledDowngrade: on a catalog of basic < standard
+// < premium, a standard subscriber schedules a downgrade to basic, then
+// upgrades to premium: the schedule is released first (else it would move
+// the subscription back at its next phase), then the upgrade is made.
+func TestUpgradeReleasesAScheduledDowngrade(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plans.json")
+	doc := `{"free_plan":"free","plans":[{"id":"free"},
+		{"id":"basic","price_ids":{"test":"price_basic_test"}},
+		{"id":"standard","price_ids":{"test":"${STRIPE_STANDARD_PRICE_ID_TEST}"}},
+		{"id":"premium","price_ids":{"test":"${STRIPE_PREMIUM_PRICE_ID_TEST}"}}]}`
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := start(t, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": file}})
+	_, token := w.Subscribe(t, "mid", fntest.Sub{Status: "active"})
+	if code, body := w.Post(t, token, `{"plan":"basic"}`); code != 200 || body["scheduledPlan"] != "basic" {
+		t.Fatalf("downgrade: %d %v", code, body)
+	}
+	w.Proxy.Reset()
+	code, body := w.Post(t, token, `{"plan":"premium"}`)
+	if code != 200 || body["plan"] != "premium" || body["scheduledPlan"] != nil {
+		t.Fatalf("upgrade: %d %v", code, body)
+	}
+	posts := w.Proxy.Requests(http.MethodPost, "/v1/")
+	if len(posts) != 2 || posts[0].Path != "/v1/subscription_schedules/sub_sched_mid/release" ||
+		posts[1].Path != "/v1/subscriptions/sub_mid" || posts[1].Form.Get("items[0][price]") != fntest.PremiumPrice {
+		var paths []string
+		for _, p := range posts {
+			paths = append(paths, p.Method+" "+p.Path)
+		}
+		t.Fatalf("calls %v, want the release then the update", paths)
+	}
+}
