@@ -9,6 +9,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"billing/shared/auth"
 	"billing/shared/httpkit"
 	"billing/shared/store"
 	"billing/shared/stripeclient"
@@ -102,7 +103,10 @@ func (h *handler) scheduleDowngrade(ctx context.Context, c change) (string, erro
 	if sc == nil {
 		params := &stripe.SubscriptionScheduleParams{FromSubscription: stripe.String(c.sub.ID)}
 		params.Context = ctx
-		params.SetIdempotencyKey("change-plan:schedule:" + c.sub.ID + ":" + strconv.FormatInt(c.stripeSub.CurrentPeriodStart, 10))
+		// A fresh key: a subscription takes one schedule, so a repeat
+		// fails instead of making a second one, and a schedule released
+		// earlier in the period is never replayed.
+		params.SetIdempotencyKey("change-plan:schedule:" + c.sub.ID + ":" + auth.NewUUID())
 		created, err := h.stripe.Schedules.New(params)
 		if err != nil {
 			return "", stripeclient.Error(ctx, "create subscription schedule", err)
@@ -132,8 +136,14 @@ func (h *handler) scheduleDowngrade(ctx context.Context, c change) (string, erro
 			},
 		},
 	}
+	if c.stripeSub.Status == stripe.SubscriptionStatusTrialing && c.stripeSub.TrialEnd > 0 {
+		// The current phase keeps the trial it has.
+		params.Phases[0].TrialEnd = stripe.Int64(c.stripeSub.TrialEnd)
+	}
 	params.Context = ctx
-	params.SetIdempotencyKey("change-plan:" + c.sub.ID + ":" + c.toPrice + ":at:" + strconv.FormatInt(end, 10) + ":" + sc.ID)
+	// Setting the phases is declarative, so a repeat is harmless; a fresh
+	// key (stripe-go's own retries reuse it) never replays an older set.
+	params.SetIdempotencyKey("change-plan:schedule-phases:" + sc.ID + ":" + auth.NewUUID())
 	sent := h.now()
 	updated, err := h.stripe.Schedules.Update(sc.ID, params)
 	received := h.now()

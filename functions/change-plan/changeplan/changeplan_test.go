@@ -300,3 +300,44 @@ func TestUpgradeReleasesAScheduledDowngrade(t *testing.T) {
 		t.Fatalf("calls %v, want the release then the update", paths)
 	}
 }
+
+// TestDowngradeAgainAfterKeepingThePlan: downgrade, keep the plan (the
+// schedule is released), downgrade again in the same period: a new
+// schedule is made with a new key, never a replay of the released one.
+func TestDowngradeAgainAfterKeepingThePlan(t *testing.T) {
+	w := start(t, fntest.Options{})
+	_, token := w.Subscribe(t, "again", fntest.Sub{Status: "active", Plan: "premium"})
+	for i, plan := range []string{"standard", "premium", "standard"} {
+		if code, body := w.Post(t, token, `{"plan":"`+plan+`"}`); code != 200 || body["plan"] != "premium" {
+			t.Fatalf("call %d (%s): %d %v", i, plan, code, body)
+		}
+	}
+	creates := w.Proxy.Requests(http.MethodPost, "/v1/subscription_schedules")
+	var news []string
+	for _, r := range creates {
+		if r.Path == "/v1/subscription_schedules" {
+			news = append(news, r.IdempotencyKey)
+		}
+	}
+	if len(news) != 2 || news[0] == news[1] {
+		t.Fatalf("schedule creations with keys %q, want two different", news)
+	}
+}
+
+// TestDowngradeOfATrialKeepsTheTrial: the current phase of a trialing
+// subscription keeps its trial end.
+func TestDowngradeOfATrialKeepsTheTrial(t *testing.T) {
+	w := start(t, fntest.Options{})
+	_, token := w.Subscribe(t, "trial", fntest.Sub{Status: "trialing", Plan: "premium"})
+	trialEnd := fntest.DefaultPeriodEnd.Unix()
+	w.Proxy.Rewrite(http.MethodGet, "/v1/subscriptions/sub_trial", func(_ stripetest.Request, b map[string]any) {
+		b["trial_end"] = trialEnd
+	})
+	if code, body := w.Post(t, token, `{"plan":"standard"}`); code != 200 || body["scheduledPlan"] != "standard" {
+		t.Fatalf("%d %v", code, body)
+	}
+	u := w.Proxy.Requests(http.MethodPost, "/v1/subscription_schedules/sub_sched_trial")
+	if len(u) != 1 || u[0].Form.Get("phases[0][trial_end]") != strconv.FormatInt(trialEnd, 10) {
+		t.Fatalf("phases sent %+v", u)
+	}
+}
