@@ -66,6 +66,8 @@ build-CreatePortalSessionFunction:
 	$(call lambda-bootstrap,create-portal-session)
 build-ReconcileSubscriptionsFunction:
 	$(call lambda-bootstrap,reconcile-subscriptions)
+build-ChangePlanFunction:
+	$(call lambda-bootstrap,change-plan)
 
 ## wasm: GOOS=wasip1 builds of every function
 wasm:

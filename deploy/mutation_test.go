@@ -31,7 +31,7 @@ const checkSubscriptionEnv = `        LogGroup: !Ref CheckSubscriptionLogGroup
 
 func TestChecksCatchBrokenTemplates(t *testing.T) {
 	real := readFile(t, "template.yaml")
-	dirs := []string{"cancel-subscription", "check-subscription", "create-checkout-session", "create-portal-session",
+	dirs := []string{"cancel-subscription", "change-plan", "check-subscription", "create-checkout-session", "create-portal-session",
 		"handle-stripe-webhook", "reconcile-subscriptions", "resume-subscription"}
 	specs := map[string]function.Spec{checksub.Name: checksub.Spec}
 	envs, err := LoadSAMConfig(root + "/samconfig.toml")

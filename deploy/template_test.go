@@ -143,11 +143,11 @@ func TestTemplate(t *testing.T) {
 	}
 }
 
-// TestTemplateListsEveryFunction: the template declares all seven
+// TestTemplateListsEveryFunction: the template declares all eight
 // functions of the design, whether or not their folders exist yet.
 func TestTemplateListsEveryFunction(t *testing.T) {
 	tmpl := loadTemplate(t, readFile(t, "template.yaml"))
-	want := []string{"cancel-subscription", "check-subscription", "create-checkout-session", "create-portal-session",
+	want := []string{"cancel-subscription", "change-plan", "check-subscription", "create-checkout-session", "create-portal-session",
 		"handle-stripe-webhook", "reconcile-subscriptions", "resume-subscription"}
 	var got []string
 	for _, id := range tmpl.ResourcesOfType(functionType) {
@@ -161,6 +161,6 @@ func TestTemplateListsEveryFunction(t *testing.T) {
 		t.Fatalf("template functions %v, want %v", got, want)
 	}
 	if problems := checkFunctions(tmpl, want); len(problems) > 0 {
-		t.Fatalf("with all seven folders: %s", strings.Join(problems, "; "))
+		t.Fatalf("with all eight folders: %s", strings.Join(problems, "; "))
 	}
 }

@@ -5,6 +5,7 @@ package registry
 
 import (
 	"billing/functions/cancel-subscription/cancelsub"
+	"billing/functions/change-plan/changeplan"
 	"billing/functions/check-subscription/checksub"
 	"billing/functions/create-checkout-session/checkout"
 	"billing/functions/create-portal-session/portal"
@@ -18,6 +19,7 @@ import (
 func All() []function.Spec {
 	return []function.Spec{
 		cancelsub.Spec,
+		changeplan.Spec,
 		checksub.Spec,
 		checkout.Spec,
 		portal.Spec,

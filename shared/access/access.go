@@ -62,6 +62,11 @@ type Subscription struct {
 	CancelAt *time.Time
 	// Created is when the subscription was created in Stripe.
 	Created time.Time
+	// ScheduledPlan is the plan a subscription schedule changes the
+	// subscription to at ScheduledChangeAt (a downgrade at the period
+	// end); "" and nil when none is scheduled.
+	ScheduledPlan     string
+	ScheduledChangeAt *time.Time
 }
 
 // ScheduledEnd returns when the subscription is scheduled to end: its
@@ -101,6 +106,10 @@ type Result struct {
 	Entitlements map[string]bool
 	// Limits are the effective plan's limits; a nil value means unlimited.
 	Limits map[string]*int
+	// ScheduledPlan and ScheduledChangeAt are the shown subscription's
+	// scheduled plan change; nil when none is scheduled.
+	ScheduledPlan     *string
+	ScheduledChangeAt *time.Time
 }
 
 // Grants reports whether s grants its plan at now under cat.
@@ -174,6 +183,10 @@ func Compute(subs []Subscription, cat *plans.Catalog, now time.Time) Result {
 	}
 	if end, ok := shown.ScheduledEnd(); ok {
 		r.AccessUntil = &end
+	}
+	if shown.ScheduledPlan != "" && shown.ScheduledChangeAt != nil {
+		plan, at := shown.ScheduledPlan, *shown.ScheduledChangeAt
+		r.ScheduledPlan, r.ScheduledChangeAt = &plan, &at
 	}
 	return r
 }

@@ -17,7 +17,8 @@ import (
 //	plan, planType, status, cancelAtPeriodEnd, currentPeriodEnd,
 //	renewalDate (the same as currentPeriodEnd), accessUntil,
 //	entitlements {name: bool}, has<PascalCase(name)> for every entitlement,
-//	limits {name: number or null for unlimited}.
+//	limits {name: number or null for unlimited},
+//	scheduledPlan, scheduledChangeAt (null when no change is scheduled).
 //
 // Entitlements and limits are sorted by name. Times are RFC 3339 in UTC, to
 // the whole second; an unknown time is null.
@@ -85,6 +86,11 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		}
 	}
 	b.WriteByte('}')
+
+	field("scheduledPlan")
+	writeStringPtr(&b, r.ScheduledPlan)
+	field("scheduledChangeAt")
+	writeTime(&b, r.ScheduledChangeAt)
 
 	b.WriteByte('}')
 	return b.Bytes(), nil

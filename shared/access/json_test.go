@@ -22,7 +22,7 @@ func TestMarshalJSONGolden(t *testing.T) {
 			want: `{"subscribed":true,"isSubscribed":true,"plan":"standard","planType":"standard","status":"active",` +
 				`"cancelAtPeriodEnd":true,"currentPeriodEnd":"2026-12-26T00:00:00Z","renewalDate":"2026-12-26T00:00:00Z",` +
 				`"accessUntil":"2026-12-26T00:00:00Z","entitlements":{"learning_access":true,"member_access":true},` +
-				`"hasLearningAccess":true,"hasMemberAccess":true,"limits":{"properties":10}}`,
+				`"hasLearningAccess":true,"hasMemberAccess":true,"limits":{"properties":10},"scheduledPlan":null,"scheduledChangeAt":null}`,
 		},
 		{
 			name: "renewing premium: null accessUntil and unlimited limit",
@@ -31,7 +31,7 @@ func TestMarshalJSONGolden(t *testing.T) {
 			want: `{"subscribed":true,"isSubscribed":true,"plan":"premium","planType":"premium","status":"active",` +
 				`"cancelAtPeriodEnd":false,"currentPeriodEnd":"2026-12-26T00:00:00Z","renewalDate":"2026-12-26T00:00:00Z",` +
 				`"accessUntil":null,"entitlements":{"learning_access":true,"member_access":true},` +
-				`"hasLearningAccess":true,"hasMemberAccess":true,"limits":{"properties":null}}`,
+				`"hasLearningAccess":true,"hasMemberAccess":true,"limits":{"properties":null},"scheduledPlan":null,"scheduledChangeAt":null}`,
 		},
 		{
 			name: "no subscription: nulls and the free plan",
@@ -39,7 +39,7 @@ func TestMarshalJSONGolden(t *testing.T) {
 			want: `{"subscribed":false,"isSubscribed":false,"plan":"free","planType":null,"status":null,` +
 				`"cancelAtPeriodEnd":false,"currentPeriodEnd":null,"renewalDate":null,"accessUntil":null,` +
 				`"entitlements":{"learning_access":false,"member_access":false},` +
-				`"hasLearningAccess":false,"hasMemberAccess":false,"limits":{"properties":3}}`,
+				`"hasLearningAccess":false,"hasMemberAccess":false,"limits":{"properties":3},"scheduledPlan":null,"scheduledChangeAt":null}`,
 		},
 		{
 			name: "ended cancel shown with times in UTC whole seconds",
@@ -51,7 +51,21 @@ func TestMarshalJSONGolden(t *testing.T) {
 			want: `{"subscribed":false,"isSubscribed":false,"plan":"free","planType":"standard","status":"canceled",` +
 				`"cancelAtPeriodEnd":true,"currentPeriodEnd":"2026-12-26T00:00:00Z","renewalDate":"2026-12-26T00:00:00Z",` +
 				`"accessUntil":"2026-12-26T00:00:00Z","entitlements":{"learning_access":false,"member_access":false},` +
-				`"hasLearningAccess":false,"hasMemberAccess":false,"limits":{"properties":3}}`,
+				`"hasLearningAccess":false,"hasMemberAccess":false,"limits":{"properties":3},"scheduledPlan":null,"scheduledChangeAt":null}`,
+		},
+		{
+			name: "premium with a downgrade to standard scheduled at the period end",
+			subs: []Subscription{sub(func(s *Subscription) {
+				s.Plan, s.ScheduledPlan = "premium", "standard"
+				at := periodEnd
+				s.ScheduledChangeAt = &at
+			})},
+			now: mid,
+			want: `{"subscribed":true,"isSubscribed":true,"plan":"premium","planType":"premium","status":"active",` +
+				`"cancelAtPeriodEnd":false,"currentPeriodEnd":"2026-12-26T00:00:00Z","renewalDate":"2026-12-26T00:00:00Z",` +
+				`"accessUntil":null,"entitlements":{"learning_access":true,"member_access":true},` +
+				`"hasLearningAccess":true,"hasMemberAccess":true,"limits":{"properties":null},` +
+				`"scheduledPlan":"standard","scheduledChangeAt":"2026-12-26T00:00:00Z"}`,
 		},
 		{
 			name: "race-data has keys with digits, no limits",
@@ -61,7 +75,7 @@ func TestMarshalJSONGolden(t *testing.T) {
 			want: `{"subscribed":true,"isSubscribed":true,"plan":"standard","planType":"standard","status":"active",` +
 				`"cancelAtPeriodEnd":false,"currentPeriodEnd":"2026-12-26T00:00:00Z","renewalDate":"2026-12-26T00:00:00Z",` +
 				`"accessUntil":null,"entitlements":{"race_10r_12r":true,"race_11r":true,"race_1r_9r":false,"race_detail":true},` +
-				`"hasRace10r12r":true,"hasRace11r":true,"hasRace1r9r":false,"hasRaceDetail":true,"limits":{}}`,
+				`"hasRace10r12r":true,"hasRace11r":true,"hasRace1r9r":false,"hasRaceDetail":true,"limits":{},"scheduledPlan":null,"scheduledChangeAt":null}`,
 		},
 	}
 	for _, tt := range tests {
@@ -95,7 +109,7 @@ func TestMarshalJSONZeroResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"subscribed":false,"isSubscribed":false,"plan":"","planType":null,"status":null,"cancelAtPeriodEnd":false,` +
-		`"currentPeriodEnd":null,"renewalDate":null,"accessUntil":null,"entitlements":{},"limits":{}}`
+		`"currentPeriodEnd":null,"renewalDate":null,"accessUntil":null,"entitlements":{},"limits":{},"scheduledPlan":null,"scheduledChangeAt":null}`
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

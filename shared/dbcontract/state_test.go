@@ -17,6 +17,7 @@ var subscriptionKeys = []string{
 	"id", "customer_id", "status", "price_id", "plan", "cancel_at_period_end",
 	"current_period_start", "current_period_end", "cancel_at", "canceled_at", "ended_at",
 	"trial_end", "created", "cancellation_reason", "livemode",
+	"schedule_id", "scheduled_plan", "scheduled_change_at", // a live schedule's next plan (null when none)
 }
 
 // stateSubscription decodes one subscription of billing_user_state the way

@@ -9,6 +9,8 @@
 //	  "free_plan": "free",
 //	  "past_due_keeps_access": false,
 //	  "usage_time_zone": "Asia/Tokyo",
+//	  "downgrade": "period_end",
+//	  "allow_promotion_codes": false,
 //	  "plans": [
 //	    {"id": "free", "limits": {"properties": 3}},
 //	    {"id": "standard", "name": "Standard", "trial_days": 14,
@@ -19,6 +21,11 @@
 //	     "entitlements": ["member_access", "learning_access"], "limits": {"properties": null}}
 //	  ]
 //	}
+//
+// "plans" lists the plans from the lowest to the highest: change-plan calls
+// a change to a later plan an upgrade (at once, prorated) and to an earlier
+// one a downgrade (at the end of the paid period, or at once when
+// "downgrade" is "immediately").
 //
 // Price IDs may reference environment variables as ${VAR}; nothing else is
 // expanded. Only the price of the current mode ("test" or "live") is
@@ -101,6 +108,13 @@ type Catalog struct {
 	UsageTimeZone string
 	// Mode is the Stripe mode the catalog was loaded for: "test" or "live".
 	Mode string
+	// Downgrade is when a change to a lower plan takes effect (change-plan):
+	// DowngradeAtPeriodEnd (the default) or DowngradeImmediately. Plans are
+	// ordered from the lowest to the highest by their order in "plans".
+	Downgrade string
+	// AllowPromotionCodes turns on Stripe's promotion code field in every
+	// Checkout Session ("allow_promotion_codes"; default off).
+	AllowPromotionCodes bool
 	// Plans are the plans in catalog order.
 	Plans []Plan
 
@@ -110,6 +124,12 @@ type Catalog struct {
 	limitNames   []string
 	loc          *time.Location
 }
+
+// The values of a catalog's "downgrade".
+const (
+	DowngradeAtPeriodEnd = "period_end"
+	DowngradeImmediately = "immediately"
+)
 
 // Load reads the catalog at path, or the embedded default when path is "",
 // and parses it for mode with Parse. A nil getenv means os.Getenv.
@@ -261,4 +281,12 @@ func (p Plan) Limit(name string) (value int, unlimited, ok bool) {
 		return 0, true, true
 	}
 	return *v, false, true
+}
+
+// Rank returns the position of plan id in the catalog's "plans", which lists
+// plans from the lowest to the highest: a change to a plan of a higher rank
+// is an upgrade, to a lower one a downgrade. ok is false for an unknown plan.
+func (c *Catalog) Rank(id string) (rank int, ok bool) {
+	rank, ok = c.byID[id]
+	return rank, ok
 }

@@ -28,6 +28,8 @@ type rawCatalog struct {
 	FreePlan           *string           `json:"free_plan"`
 	PastDueKeepsAccess bool              `json:"past_due_keeps_access"`
 	UsageTimeZone      *string           `json:"usage_time_zone"`
+	Downgrade          *string           `json:"downgrade"`
+	AllowPromotion     bool              `json:"allow_promotion_codes"`
 	Plans              []json.RawMessage `json:"plans"`
 }
 
@@ -92,6 +94,15 @@ func Parse(data []byte, mode string, getenv func(string) string) (*Catalog, erro
 		return nil, fmt.Errorf("plans: usage_time_zone: %q is not an IANA time zone name", c.UsageTimeZone)
 	}
 	c.loc = loc
+
+	c.Downgrade = DowngradeAtPeriodEnd
+	if raw.Downgrade != nil {
+		c.Downgrade = *raw.Downgrade
+	}
+	if c.Downgrade != DowngradeAtPeriodEnd && c.Downgrade != DowngradeImmediately {
+		return nil, fmt.Errorf("plans: downgrade: %q must be %q or %q", c.Downgrade, DowngradeAtPeriodEnd, DowngradeImmediately)
+	}
+	c.AllowPromotionCodes = raw.AllowPromotion
 
 	if len(raw.Plans) == 0 {
 		return nil, errors.New("plans: plans: the catalog has no plans")

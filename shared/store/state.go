@@ -32,12 +32,20 @@ type SubscriptionRow struct {
 	Created            *time.Time `json:"created"`
 	CancellationReason string     `json:"cancellation_reason"`
 	Livemode           bool       `json:"livemode"`
+	// ScheduleID, ScheduledPlan and ScheduledChangeAt are the subscription's
+	// live Stripe subscription schedule and the plan it changes to at
+	// ScheduledChangeAt (a downgrade at the period end); empty and nil when
+	// nothing is scheduled.
+	ScheduleID        string     `json:"schedule_id"`
+	ScheduledPlan     string     `json:"scheduled_plan"`
+	ScheduledChangeAt *time.Time `json:"scheduled_change_at"`
 }
 
 // Access converts the row for the access rules.
 func (r SubscriptionRow) Access() access.Subscription {
 	s := access.Subscription{ID: r.ID, Status: r.Status, Plan: r.Plan, PriceID: r.PriceID,
-		CancelAtPeriodEnd: r.CancelAtPeriodEnd, CancelAt: r.CancelAt}
+		CancelAtPeriodEnd: r.CancelAtPeriodEnd, CancelAt: r.CancelAt,
+		ScheduledPlan: r.ScheduledPlan, ScheduledChangeAt: r.ScheduledChangeAt}
 	if r.CurrentPeriodEnd != nil {
 		s.CurrentPeriodEnd = *r.CurrentPeriodEnd
 	}

@@ -59,7 +59,7 @@ var Spec = function.Spec{
 	Build: func(_ context.Context, d *function.Deps) (http.Handler, error) {
 		sc := stripeclient.New(d.Config.StripeSecretKey, d.Config.StripeAPIBase, nil, d.Log)
 		ap := &stripesync.Syncer{Store: d.Store, Catalog: d.Catalog}
-		return New(d.Verifier, d.Store, sc.Subscriptions, ap, d.Catalog, time.Now), nil
+		return NewWithSchedules(d.Verifier, d.Store, sc.Subscriptions, sc.SubscriptionSchedules, ap, d.Catalog, time.Now), nil
 	},
 }
 
@@ -96,6 +96,8 @@ type handler struct {
 	apply   Applier
 	catalog *plans.Catalog
 	now     func() time.Time
+
+	schedules ScheduleReleaser // nil: a subscription on a schedule is not released (schedule.go)
 }
 
 // Params is the request body; both fields are optional. Unknown fields
@@ -161,6 +163,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		if p.Comment != "" {
 			params.CancellationDetails.Comment = stripe.String(p.Comment)
 		}
+	}
+	if err := h.releaseSchedule(httpkit.WithLogger(ctx, log), sub); err != nil {
+		return err
 	}
 	params.SetIdempotencyKey("cancel-subscription:" + sub.ID + ":" + auth.NewUUID())
 	sent := h.now()

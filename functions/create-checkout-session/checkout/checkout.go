@@ -126,6 +126,8 @@ type Params struct {
 	Plan        string `json:"plan"`
 	SuccessPath string `json:"successPath"`
 	CancelPath  string `json:"cancelPath"`
+	// PromotionCodes turns on Stripe's promotion code field (see offers.go).
+	PromotionCodes *bool `json:"promotionCodes"`
 }
 
 // request is a validated Params.
@@ -134,6 +136,9 @@ type request struct {
 	price      string
 	successURL string
 	cancelURL  string
+	// promotionCodes and trialDays are the session's offers (offers.go).
+	promotionCodes bool
+	trialDays      int
 }
 
 // Response is the answer: the session to redirect to.
@@ -163,6 +168,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := refuse(l); err != nil {
 		log.InfoContext(ctx, "checkout refused: the user has a subscription",
 			"subscription_id", l.BlockingSubscription, "status", l.BlockingStatus)
+		return err
+	}
+	req.promotionCodes = h.promotionCodes(p)
+	if req.trialDays, err = h.trialDays(ctx, user.ID, req.plan.TrialDays); err != nil {
 		return err
 	}
 	customer, fresh := l.StripeCustomerID, false
@@ -302,19 +311,21 @@ func (h *handler) sessionParams(ctx context.Context, userID, customer string, re
 		LineItems: []*stripe.CheckoutSessionLineItemParams{
 			{Price: stripe.String(req.price), Quantity: stripe.Int64(1)},
 		},
-		SuccessURL:          stripe.String(req.successURL),
-		CancelURL:           stripe.String(req.cancelURL),
-		AllowPromotionCodes: stripe.Bool(true),
-		SubscriptionData:    &stripe.CheckoutSessionSubscriptionDataParams{},
-		ExpiresAt:           stripe.Int64(time.Now().Add(h.opt.SessionTTL).Unix()),
+		SuccessURL:       stripe.String(req.successURL),
+		CancelURL:        stripe.String(req.cancelURL),
+		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{},
+		ExpiresAt:        stripe.Int64(time.Now().Add(h.opt.SessionTTL).Unix()),
+	}
+	if req.promotionCodes {
+		p.AllowPromotionCodes = stripe.Bool(true)
 	}
 	p.Context = ctx
 	p.AddMetadata(MetadataUserID, userID)
 	p.AddMetadata(MetadataPlan, req.plan.ID)
 	p.AddMetadata(MetadataPrice, req.price)
 	p.SubscriptionData.AddMetadata(MetadataUserID, userID)
-	if req.plan.TrialDays > 0 {
-		p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(req.plan.TrialDays))
+	if req.trialDays > 0 {
+		p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(req.trialDays))
 	}
 	p.SetIdempotencyKey("checkout-session:" + userID + ":" + auth.NewUUID())
 	return p

@@ -83,7 +83,7 @@ func TestCheckoutBothPaths(t *testing.T) {
 				"line_items[0][quantity]":                   "1",
 				"success_url":                               successDefault,
 				"cancel_url":                                cancelDefault,
-				"allow_promotion_codes":                     "true",
+				"allow_promotion_codes":                     "",
 				"subscription_data[trial_period_days]":      "",
 			})
 			if !strings.HasPrefix(first.IdempotencyKey, "checkout-session:"+user+":") {

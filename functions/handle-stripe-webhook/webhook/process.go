@@ -34,6 +34,9 @@ var HandledTypes = []string{
 	TypeSubscriptionPaused, TypeSubscriptionResumed, TypeSubscriptionTrialEnding,
 	TypeInvoicePaid, TypeInvoicePaymentSucceeded, TypeInvoicePaymentFailed, TypeInvoiceActionRequired,
 	TypeCustomerDeleted,
+	TypePendingUpdateApplied, TypePendingUpdateExpired,
+	TypeScheduleCreated, TypeScheduleUpdated, TypeScheduleReleased,
+	TypeScheduleCanceled, TypeScheduleCompleted, TypeScheduleAborted,
 }
 
 // process records and applies one verified event of the configured mode.
@@ -41,8 +44,12 @@ func (h *handler) process(ctx context.Context, ev stripesync.Event, body []byte)
 	payload := json.RawMessage(body)
 	switch ev.Type {
 	case TypeSubscriptionCreated, TypeSubscriptionUpdated, TypeSubscriptionDeleted,
-		TypeSubscriptionPaused, TypeSubscriptionResumed, TypeSubscriptionTrialEnding:
+		TypeSubscriptionPaused, TypeSubscriptionResumed, TypeSubscriptionTrialEnding,
+		TypePendingUpdateApplied, TypePendingUpdateExpired:
 		return h.subscriptionEvent(ctx, ev, payload)
+	case TypeScheduleCreated, TypeScheduleUpdated, TypeScheduleReleased,
+		TypeScheduleCanceled, TypeScheduleCompleted, TypeScheduleAborted:
+		return h.scheduleEvent(ctx, ev, payload)
 	case TypeCheckoutCompleted:
 		cs, err := stripesync.ParseCheckoutSession(ev.Object)
 		if err != nil {

@@ -277,6 +277,9 @@ func (u *run) compare(ctx context.Context, p Page) error {
 	if err != nil {
 		return err
 	}
+	if err := u.syncSchedules(ctx, subs); err != nil {
+		return err
+	}
 	for _, s := range subs {
 		var row *Stored
 		if v, ok := stored[s.state.ID]; ok {
