@@ -29,6 +29,8 @@ type rawCatalog struct {
 	PastDueKeepsAccess bool              `json:"past_due_keeps_access"`
 	UsageTimeZone      *string           `json:"usage_time_zone"`
 	Plans              []json.RawMessage `json:"plans"`
+	// Counters declares the kind of a limit name (see counters.go).
+	Counters map[string]json.RawMessage `json:"counters"`
 }
 
 // rawPlan is one entry of "plans", before validation.
@@ -133,6 +135,9 @@ func Parse(data []byte, mode string, getenv func(string) string) (*Catalog, erro
 	}
 	slices.Sort(c.entitlements)
 	slices.Sort(c.limitNames)
+	if c.kinds, err = parseCounters(raw.Counters, c.limitNames); err != nil {
+		return nil, fmt.Errorf("plans: %s", err)
+	}
 	return c, nil
 }
 
