@@ -101,6 +101,10 @@ type Result struct {
 	Entitlements map[string]bool
 	// Limits are the effective plan's limits; a nil value means unlimited.
 	Limits map[string]*int
+	// Usage is every usage counter of the catalog for the effective plan
+	// (see Usage); nil leaves "usage" out of the body (Compute does not
+	// know the counts: check-subscription sets it).
+	Usage map[string]Counter
 }
 
 // Grants reports whether s grants its plan at now under cat.

@@ -17,7 +17,9 @@ import (
 //	plan, planType, status, cancelAtPeriodEnd, currentPeriodEnd,
 //	renewalDate (the same as currentPeriodEnd), accessUntil,
 //	entitlements {name: bool}, has<PascalCase(name)> for every entitlement,
-//	limits {name: number or null for unlimited}.
+//	limits {name: number or null for unlimited},
+//	usage {name: {kind, used, limit, remaining, resetsAt (monthly)}} when
+//	Usage is set.
 //
 // Entitlements and limits are sorted by name. Times are RFC 3339 in UTC, to
 // the whole second; an unknown time is null.
@@ -85,6 +87,11 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		}
 	}
 	b.WriteByte('}')
+
+	if r.Usage != nil {
+		field("usage")
+		writeUsage(&b, r.Usage)
+	}
 
 	b.WriteByte('}')
 	return b.Bytes(), nil

@@ -36,7 +36,9 @@ type Spec struct {
 	Build func(ctx context.Context, d *Deps) (http.Handler, error)
 }
 
-// NewDeps builds the shared dependencies for cfg.
+// NewDeps builds the shared dependencies for cfg. A function with both a
+// store and a catalog makes the database's copy of the catalog's limits
+// match its own before it serves (see syncCatalog).
 func NewDeps(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Deps, error) {
 	d := &Deps{Config: cfg, Log: log}
 	n := cfg.Needs()
@@ -61,6 +63,7 @@ func NewDeps(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Deps, 
 		}
 		d.Catalog = cat
 	}
+	d.syncCatalog(ctx)
 	return d, nil
 }
 
