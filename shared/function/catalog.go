@@ -9,14 +9,16 @@ import (
 // database cannot use up a Lambda's init time.
 const catalogSyncTimeout = 5 * time.Second
 
-// syncCatalog makes the database's copy of the catalog's limits match the
+// SyncCatalog makes the database's copy of the catalog's limits match the
 // catalog this function was started with (store.Store.SyncCatalog), so
 // that right after a new catalog is deployed the limits consume_usage
 // enforces are the ones check-subscription reports, without waiting for a
 // webhook. It is one call that only reads when the copy already matches. A
 // failure does not stop the function (the copy is then refreshed by the
 // next start, webhook event or reconcile run); it is logged as an error.
-func (d *Deps) syncCatalog(ctx context.Context) {
+// Build (every function's start) calls it; operator commands, whose dry
+// runs write nothing, do not. A Deps without a store or catalog skips it.
+func (d *Deps) SyncCatalog(ctx context.Context) {
 	if d.Store == nil || d.Catalog == nil {
 		return
 	}

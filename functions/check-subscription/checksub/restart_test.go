@@ -20,7 +20,6 @@ import (
 	"billing/internal/testdb"
 	"billing/shared/auth"
 	"billing/shared/auth/authtest"
-	"billing/shared/config"
 	"billing/shared/function"
 	"billing/shared/plans"
 	"billing/shared/store"
@@ -37,7 +36,8 @@ const catalogAfter = `{"free_plan": "free", "counters": {"properties": {"kind": 
 	{"id": "standard", "price_ids": {"test": "price_standard_test"}, "entitlements": ["member_access"], "limits": {"properties": 20, "exports": 2}}]}`
 
 // start builds check-subscription as main does, with the catalog in
-// BILLING_PLANS_FILE, on one data path: a function start.
+// BILLING_PLANS_FILE, on one data path: a function start (function.Build,
+// as main does).
 func start(t *testing.T, db *testdb.DB, path, catalogFile string) (url string, cat *plans.Catalog, mint func(user string) string) {
 	t.Helper()
 	env := map[string]string{
@@ -45,6 +45,8 @@ func start(t *testing.T, db *testdb.DB, path, catalogFile string) (url string, c
 		"SITE_URL":            "https://app.example",
 		"STRIPE_MODE":         "test",
 		"BILLING_PLANS_FILE":  catalogFile,
+		"DATABASE_URL":        "",
+		"SUPABASE_URL":        "",
 	}
 	if path == "pgx" {
 		env["DATABASE_URL"] = db.URL
@@ -52,20 +54,16 @@ func start(t *testing.T, db *testdb.DB, path, catalogFile string) (url string, c
 		rest := storetest.NewREST(t, db, serviceKey)
 		env["SUPABASE_URL"], env["SUPABASE_SERVICE_ROLE_KEY"] = rest.URL, serviceKey
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, checksub.Spec.Needs)
-	if err != nil {
-		t.Fatal(err)
+	for k, v := range env {
+		t.Setenv(k, v)
 	}
-	deps, err := function.NewDeps(context.Background(), cfg, quiet)
+	h, deps, err := function.Build(context.Background(), checksub.Spec, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(deps.Close)
-	h, err := checksub.Spec.Build(context.Background(), deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(function.Wrap(checksub.Name, cfg, quiet, h))
+	cfg := deps.Config
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL, deps.Catalog, func(user string) string {
 		return authtest.Mint(t, secret, auth.MintClaims{UserID: user, Email: "u@example.com", Issuer: cfg.Issuer()})
