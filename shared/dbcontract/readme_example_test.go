@@ -1,7 +1,8 @@
 package dbcontract_test
 
-// The README's SQL example (section "Usage limits"), run as written: an
-// app function that counts in the same transaction as its insert.
+// The README's SQL example (section "Usage limits"), run as written:
+// triggers on an app's properties table that count in the same
+// transaction as the insert and give the unit back on delete.
 
 import (
 	"context"
@@ -16,8 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// readmeSQL returns the README's sql code block that defines create_property.
-func readmeSQL(t *testing.T) string {
+// readmeSQL returns the README's sql code block that contains marker.
+func readmeSQL(t *testing.T, marker string) string {
 	t.Helper()
 	data, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -25,34 +26,46 @@ func readmeSQL(t *testing.T) string {
 	}
 	for _, block := range strings.Split(string(data), "```sql\n")[1:] {
 		code, _, _ := strings.Cut(block, "```")
-		if strings.Contains(code, "function public.create_property") {
+		if strings.Contains(code, marker) {
 			return code
 		}
 	}
-	t.Fatal("README.md has no sql block defining public.create_property")
+	t.Fatalf("README.md has no sql block with %q", marker)
 	return ""
 }
 
-func TestReadmeCreatePropertyExample(t *testing.T) {
+func TestReadmePropertiesTriggerExample(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
 	syncCatalog(t, db, exampleCatalog(t, "real-estate")) // free: 3 properties held, 3 a month
 	db.MustExec(t, `create table public.properties (
-		id uuid primary key, user_id uuid not null references auth.users (id), name text not null check (name <> ''))`)
+		id uuid primary key default gen_random_uuid(),
+		user_id uuid not null default auth.uid() references auth.users (id),
+		name text not null check (name <> ''))`)
 	db.MustExec(t, `alter table public.properties enable row level security`)
 	db.MustExec(t, `create policy own on public.properties for all to authenticated
 		using ((select auth.uid()) = user_id) with check ((select auth.uid()) = user_id)`)
 	db.MustExec(t, `grant select, insert, delete on public.properties to authenticated`)
-	db.MustExec(t, readmeSQL(t))
+	db.MustExec(t, readmeSQL(t, "function public.properties_count_usage"))
 	user := db.CreateUser(t, "")
 
+	// create and remove run as the signed-in user, as supabase-js does.
 	create := func(name string) (string, error) {
 		var id string
 		err := db.AsUser(t, ctx, user, func(tx pgx.Tx) error {
-			return tx.QueryRow(ctx, `select public.create_property(p_name => $1)::text`, name).Scan(&id)
+			return tx.QueryRow(ctx, `insert into public.properties (name) values ($1) returning id::text`, name).Scan(&id)
 		})
 		return id, err
+	}
+	remove := func(id string) {
+		t.Helper()
+		if err := db.AsUser(t, ctx, user, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `delete from public.properties where id = $1`, id)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	held := func() (used, rows int) {
 		t.Helper()
@@ -79,8 +92,8 @@ func TestReadmeCreatePropertyExample(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	// A failed insert counts nothing: the whole transaction rolls back.
-	if _, err := create(""); err == nil || sqlState(err) != "23514" {
+	// A failed insert counts nothing: the whole statement rolls back.
+	if _, err := create(""); sqlState(err) != "23514" {
 		t.Errorf("insert that fails its check: %v, want SQLSTATE 23514", err)
 	}
 	if used, rows := held(); used != 2 || rows != 2 {
@@ -95,14 +108,8 @@ func TestReadmeCreatePropertyExample(t *testing.T) {
 		t.Errorf("after a refused 4th: used %d, %d rows; want 3, 3", used, rows)
 	}
 
-	for range 2 { // a double delete gives one unit back
-		if err := db.AsUser(t, ctx, user, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `select public.delete_property(p_id => $1)`, ids[0])
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	remove(ids[0])
+	remove(ids[0]) // deletes nothing: gives nothing back
 	if used, rows := held(); used != 2 || rows != 2 {
 		t.Errorf("after deleting one twice: used %d, %d rows; want 2, 2", used, rows)
 	}
@@ -112,5 +119,10 @@ func TestReadmeCreatePropertyExample(t *testing.T) {
 	wantLimit(err, "4th registration this month")
 	if used, rows := held(); used != 2 || rows != 2 {
 		t.Errorf("after a refused monthly count: used %d, %d rows; want 2, 2", used, rows)
+	}
+	// The server deleting a row (no user session) gives the unit back too.
+	db.MustExec(t, `delete from public.properties where id = $1`, ids[1])
+	if used, rows := held(); used != 1 || rows != 1 {
+		t.Errorf("after a server-side delete: used %d, %d rows; want 1, 1", used, rows)
 	}
 }
