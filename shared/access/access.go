@@ -110,6 +110,10 @@ type Result struct {
 	// scheduled plan change; nil when none is scheduled.
 	ScheduledPlan     *string
 	ScheduledChangeAt *time.Time
+	// Usage is every usage counter of the catalog for the effective plan
+	// (see Usage); nil leaves "usage" out of the body (Compute does not
+	// know the counts: check-subscription sets it).
+	Usage map[string]Counter
 }
 
 // Grants reports whether s grants its plan at now under cat.

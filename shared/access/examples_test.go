@@ -29,10 +29,10 @@ func TestExampleCatalogs(t *testing.T) {
 			{"premium", true, []string{"race_10r_12r", "race_11r", "race_1r_9r", "race_detail"}, ""},
 		}},
 		{"real-estate", []string{"simulation"}, []row{
-			{"", false, []string{"simulation"}, "properties=3"},
-			{"basic", true, []string{"simulation"}, "properties=10"},
-			{"premium", true, []string{"simulation"}, "properties=unlimited"},
-			{"standard", false, []string{"simulation"}, "properties=3"}, // not a plan of this app
+			{"", false, []string{"simulation"}, "monthly_count=3 properties=3"},
+			{"basic", true, []string{"simulation"}, "monthly_count=10 properties=10"},
+			{"premium", true, []string{"simulation"}, "monthly_count=unlimited properties=unlimited"},
+			{"standard", false, []string{"simulation"}, "monthly_count=3 properties=3"}, // not a plan of this app
 		}},
 		{"learning-community", []string{"learning_access", "member_access"}, []row{
 			{"", false, nil, ""},

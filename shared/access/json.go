@@ -18,6 +18,8 @@ import (
 //	renewalDate (the same as currentPeriodEnd), accessUntil,
 //	entitlements {name: bool}, has<PascalCase(name)> for every entitlement,
 //	limits {name: number or null for unlimited},
+//	usage {name: {kind, used, limit, remaining, resetsAt (monthly)}} when
+//	Usage is set.
 //	scheduledPlan, scheduledChangeAt (null when no change is scheduled).
 //
 // Entitlements and limits are sorted by name. Times are RFC 3339 in UTC, to
@@ -87,6 +89,10 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 
+	if r.Usage != nil {
+		field("usage")
+		writeUsage(&b, r.Usage)
+	}
 	field("scheduledPlan")
 	writeStringPtr(&b, r.ScheduledPlan)
 	field("scheduledChangeAt")

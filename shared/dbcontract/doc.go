@@ -4,7 +4,7 @@
 // profile trigger and backfill, the guard on billing columns, and the SQL
 // functions' behaviour and JSON shapes (billing_user_state,
 // billing_set_usage_limits, billing_sync_catalog, consume_usage,
-// get_usage), and the migration's warning about a profiles policy that
+// release_usage, get_usage: caps, monthly counters, idempotency keys), and the migration's warning about a profiles policy that
 // shows billing columns to other users.
 //
 // Run with TEST_DATABASE_URL set, as `make test` does.

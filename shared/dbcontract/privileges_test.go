@@ -18,7 +18,7 @@ import (
 )
 
 // userCallable are the only functions signed-in users may execute.
-var userCallable = []string{"consume_usage", "get_usage"}
+var userCallable = []string{"consume_usage", "get_usage", "release_usage"}
 
 func TestEveryFunctionPrivilege(t *testing.T) {
 	t.Parallel()

@@ -36,7 +36,8 @@ type Spec struct {
 	Build func(ctx context.Context, d *Deps) (http.Handler, error)
 }
 
-// NewDeps builds the shared dependencies for cfg.
+// NewDeps builds the shared dependencies for cfg. It only opens and reads:
+// a function's start (Build, Main) also calls SyncCatalog.
 func NewDeps(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Deps, error) {
 	d := &Deps{Config: cfg, Log: log}
 	n := cfg.Needs()
@@ -77,8 +78,9 @@ func Wrap(name string, cfg *config.Config, log *slog.Logger, h http.Handler) htt
 	return httpkit.Middleware(name, log, httpkit.CORS(cfg.AllowedOrigins, h))
 }
 
-// Build loads the configuration for spec from the environment and builds
-// its wrapped handler.
+// Build loads the configuration for spec from the environment, makes the
+// database's copy of the catalog's limits match the function's catalog
+// (SyncCatalog), and builds its wrapped handler: a function's start.
 func Build(ctx context.Context, spec Spec, log *slog.Logger) (http.Handler, *Deps, error) {
 	cfg, err := config.FromEnv(spec.Needs)
 	if err != nil {
@@ -88,6 +90,7 @@ func Build(ctx context.Context, spec Spec, log *slog.Logger) (http.Handler, *Dep
 	if err != nil {
 		return nil, nil, err
 	}
+	deps.SyncCatalog(ctx)
 	h, err := spec.Build(ctx, deps)
 	if err != nil {
 		deps.Close()

@@ -26,6 +26,11 @@
 // a change to a later plan an upgrade (at once, prorated) and to an earlier
 // one a downgrade (at the end of the paid period, or at once when
 // "downgrade" is "immediately").
+// Each limit name is a usage counter. "counters" may declare its kind:
+// {"properties": {"kind": "cap"}} is a cap on what a user holds (no reset;
+// release_usage gives units back), {"kind": "monthly"} a count that resets
+// at 00:00 on the 1st in usage_time_zone. A limit not declared there is
+// monthly, as the shorthand always meant.
 //
 // Price IDs may reference environment variables as ${VAR}; nothing else is
 // expanded. Only the price of the current mode ("test" or "live") is
@@ -42,8 +47,9 @@
 //   - race-data: free/standard/premium with one entitlement per section of
 //     the race pages: race_11r (every plan), race_10r_12r and race_detail
 //     (standard and premium), race_1r_9r (premium only).
-//   - real-estate: free/basic/premium, all with simulation, and a
-//     "properties" limit of 3, 10 and unlimited, reset monthly in Asia/Tokyo.
+//   - real-estate: free/basic/premium, all with simulation, a cap of 3, 10
+//     and unlimited "properties" (what a user holds; never reset), and a
+//     "monthly_count" of 3, 10 and unlimited reset monthly in Asia/Tokyo.
 //   - learning-community: free plus standard/growth/community/feedback;
 //     member_access for all four paid plans, learning_access for all but
 //     community.
@@ -122,6 +128,7 @@ type Catalog struct {
 	byPrice      map[string]int // prices of Mode only
 	entitlements []string
 	limitNames   []string
+	kinds        map[string]string // limit name -> KindCap or KindMonthly
 	loc          *time.Location
 }
 

@@ -60,11 +60,11 @@ func TestExamples(t *testing.T) {
 		{
 			example:      "real-estate",
 			entitlements: []string{"simulation"},
-			limitNames:   []string{"properties"},
+			limitNames:   []string{"monthly_count", "properties"},
 			plans: []planWant{
-				{"free", "simulation", "properties=3"},
-				{"basic", "simulation", "properties=10"},
-				{"premium", "simulation", "properties=unlimited"},
+				{"free", "simulation", "monthly_count=3 properties=3"},
+				{"basic", "simulation", "monthly_count=10 properties=10"},
+				{"premium", "simulation", "monthly_count=unlimited properties=unlimited"},
 			},
 		},
 		{

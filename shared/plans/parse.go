@@ -31,6 +31,8 @@ type rawCatalog struct {
 	Downgrade          *string           `json:"downgrade"`
 	AllowPromotion     bool              `json:"allow_promotion_codes"`
 	Plans              []json.RawMessage `json:"plans"`
+	// Counters declares the kind of a limit name (see counters.go).
+	Counters map[string]json.RawMessage `json:"counters"`
 }
 
 // rawPlan is one entry of "plans", before validation.
@@ -144,6 +146,9 @@ func Parse(data []byte, mode string, getenv func(string) string) (*Catalog, erro
 	}
 	slices.Sort(c.entitlements)
 	slices.Sort(c.limitNames)
+	if c.kinds, err = parseCounters(raw.Counters, c.limitNames); err != nil {
+		return nil, fmt.Errorf("plans: %s", err)
+	}
 	return c, nil
 }
 

@@ -61,6 +61,8 @@ type UserState struct {
 	UserID           string            `json:"user_id"`
 	StripeCustomerID string            `json:"stripe_customer_id"`
 	Subscriptions    []SubscriptionRow `json:"subscriptions"`
+	// Usage is every usage counter of the user as stored.
+	Usage map[string]UsageRow `json:"usage"`
 }
 
 // AccessSubscriptions returns the subscriptions for access.Compute.
@@ -72,9 +74,10 @@ func (u UserState) AccessSubscriptions() []access.Subscription {
 	return out
 }
 
-// UserState reads a user's billing state (billing_user_state).
+// UserState reads a user's billing state and usage counters in one call
+// (billing_check_state: billing_user_state plus the counters).
 func (s *Store) UserState(ctx context.Context, userID string) (UserState, error) {
 	var st UserState
-	err := s.Call(ctx, "billing_user_state", []Arg{{"p_user_id", userID}}, &st)
+	err := s.Call(ctx, "billing_check_state", []Arg{{"p_user_id", userID}}, &st)
 	return st, err
 }

@@ -46,18 +46,6 @@ type subscriptionDoc struct {
 	UnknownPrice         bool            `json:"unknown_price,omitempty"`
 }
 
-type planDoc struct {
-	Paid   bool            `json:"paid"`
-	Limits map[string]*int `json:"limits"`
-}
-
-type catalogDoc struct {
-	FreePlan           string             `json:"free_plan"`
-	PastDueKeepsAccess bool               `json:"past_due_keeps_access"`
-	TimeZone           string             `json:"time_zone"`
-	Plans              map[string]planDoc `json:"plans"`
-}
-
 type applyDoc struct {
 	Event               *eventDoc        `json:"event,omitempty"`
 	CustomerID          string           `json:"customer_id,omitempty"`

@@ -71,12 +71,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Compute reads the user's state and applies the access rules; the other
+// Compute reads the user's state and usage counters (one database call)
+// and applies the access rules and the catalog's usage limits; the other
 // functions that answer with the check-subscription body use it too.
 func Compute(ctx context.Context, s StateReader, cat *plans.Catalog, userID string, now time.Time) (access.Result, error) {
 	st, err := s.UserState(ctx, userID)
 	if err != nil {
 		return access.Result{}, store.HTTPError(err)
 	}
-	return access.Compute(st.AccessSubscriptions(), cat, now), nil
+	res := access.Compute(st.AccessSubscriptions(), cat, now)
+	res.Usage = access.Usage(cat, res.Plan, st.StoredUsage(), now)
+	return res, nil
 }

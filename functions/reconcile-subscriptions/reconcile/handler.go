@@ -52,6 +52,7 @@ func Main() {
 		slog.SetDefault(log)
 		httpkit.Fatal(Name, err)
 	}
+	deps.SyncCatalog(ctx)
 	svc := FromDeps(deps)
 	httpkit.RunWithEvents(Name, function.Wrap(Name, cfg, log, svc.Handler()), log, svc.HandleEvent)
 }
