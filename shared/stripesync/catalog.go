@@ -15,11 +15,11 @@ import (
 // every limit name of the catalog (a plan that does not name a limit allows
 // 0 of it, so a downgrade never keeps a counter of the plan before):
 //
-//	{"free_plan": "free", "past_due_keeps_access": false, "time_zone": "Asia/Tokyo",
+//	{"free_plan": "free", "past_due_keeps_access": false, "time_zone": "Asia/Tokyo", "mode": "test",
 //	 "plans": {"standard": {"paid": true, "limits": {"properties": 10}}, ...}}
 func CatalogDocument(c *plans.Catalog) json.RawMessage {
 	doc := catalogDoc{FreePlan: c.FreePlan, PastDueKeepsAccess: c.PastDueKeepsAccess,
-		TimeZone: c.Location().String(), Plans: map[string]planDoc{}}
+		TimeZone: c.Location().String(), Mode: c.Mode, Plans: map[string]planDoc{}}
 	for _, p := range c.Plans {
 		limits := map[string]*int{}
 		for _, name := range c.LimitNames() {

@@ -129,3 +129,12 @@ func envelope(id, typ, apiVersion string, created time.Time, livemode bool, obj 
 }
 
 func ptr(t time.Time) *time.Time { return &t }
+
+// mustJSON marshals v (a rendered object).
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
