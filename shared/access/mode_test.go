@@ -15,7 +15,9 @@ func TestOtherModeNeverGrants(t *testing.T) {
 		t.Fatal(err)
 	}
 	testRow := sub(nil) // Livemode false: a test-mode subscription
-	liveRow := sub(func(s *Subscription) { s.ID, s.Livemode, s.Plan, s.Status = "sub_live", true, "premium", StatusCanceled })
+	liveRow := sub(func(s *Subscription) {
+		s.ID, s.Livemode, s.Plan, s.Status = "sub_live", true, "premium", StatusCanceled
+	})
 	tests := []struct {
 		name      string
 		cat       *plans.Catalog
