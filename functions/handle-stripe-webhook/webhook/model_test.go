@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -138,3 +139,5 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
