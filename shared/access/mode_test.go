@@ -1,7 +1,9 @@
 package access
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"billing/shared/plans"
 )
@@ -41,5 +43,20 @@ func TestOtherModeNeverGrants(t *testing.T) {
 				t.Fatalf("plan %q subscribed %v shown %q; want %q shown %q", r.Plan, r.Subscribed, shown, tc.plan, tc.shownPlan)
 			}
 		})
+	}
+}
+
+func TestGrantingListsEveryGrantingSubscriptionBestFirst(t *testing.T) {
+	cat := catalog(t, false)
+	longer := sub(func(s *Subscription) { s.ID, s.Plan, s.CurrentPeriodEnd = "sub_b", "premium", periodEnd.Add(24 * time.Hour) })
+	ending := sub(func(s *Subscription) { s.ID, s.CancelAtPeriodEnd = "sub_c", true })
+	subs := []Subscription{ending, sub(nil), longer, sub(func(s *Subscription) { s.ID, s.Status = "sub_d", StatusCanceled }),
+		sub(func(s *Subscription) { s.ID, s.Livemode = "sub_e", true })}
+	got := Granting(subs, cat, mid)
+	if want := []string{"sub_b", "sub_1", "sub_c"}; !slices.Equal(got, want) {
+		t.Fatalf("Granting = %v, want %v", got, want)
+	}
+	if r := Compute(subs, cat, mid); r.Plan != "premium" {
+		t.Fatalf("Compute takes %s, not the first of Granting", r.Plan)
 	}
 }
