@@ -48,7 +48,9 @@ func TestOtherModeNeverGrants(t *testing.T) {
 
 func TestGrantingListsEveryGrantingSubscriptionBestFirst(t *testing.T) {
 	cat := catalog(t, false)
-	longer := sub(func(s *Subscription) { s.ID, s.Plan, s.CurrentPeriodEnd = "sub_b", "premium", periodEnd.Add(24 * time.Hour) })
+	longer := sub(func(s *Subscription) {
+		s.ID, s.Plan, s.CurrentPeriodEnd = "sub_b", "premium", periodEnd.Add(24*time.Hour)
+	})
 	ending := sub(func(s *Subscription) { s.ID, s.CancelAtPeriodEnd = "sub_c", true })
 	subs := []Subscription{ending, sub(nil), longer, sub(func(s *Subscription) { s.ID, s.Status = "sub_d", StatusCanceled }),
 		sub(func(s *Subscription) { s.ID, s.Livemode = "sub_e", true })}
