@@ -56,3 +56,24 @@ func TestTestModeRowsNeverGrantInALiveDeployment(t *testing.T) {
 		t.Fatalf("production's check-subscription: %+v", res)
 	}
 }
+
+// The checkout guard of one mode: staging's test-mode subscription does not
+// block production's checkout, and blocks staging's (SQL contract of
+// billing_checkout_lock(uuid, integer, boolean); create-checkout-session
+// passes STRIPE_MODE).
+func TestCheckoutGuardCountsOnlyItsMode(t *testing.T) {
+	e := newEnv(t)
+	createUser(t, e.db, user1, "u1@example.com")
+	T := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	e.mustDeliver(envelope("evt_guard", "customer.subscription.created", v2023, T, false, activeSub("sub_guard", "cus_guard", T).object(v2023)))
+	for _, tc := range []struct {
+		live bool
+		want string
+	}{{true, "none"}, {false, "sub_guard"}} {
+		got := e.scalar(`select coalesce(billing_checkout_lock($1, 30, $2) ->> 'blocking_subscription', 'none')`, user1, tc.live)
+		e.db.MustExec(t, `delete from billing_checkout_locks`)
+		if got != tc.want {
+			t.Fatalf("livemode %v: blocking %v, want %s", tc.live, got, tc.want)
+		}
+	}
+}
