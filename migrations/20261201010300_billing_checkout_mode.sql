@@ -1,14 +1,19 @@
 -- The checkout guard of one Stripe mode (issue 9, item 8): a subscription
 -- of the other mode (a staging deployment's 4242 card in a database shared
--- with production) never blocks a checkout. billing_checkout_lock(uuid,
--- integer, boolean) is billing_checkout_lock(uuid, integer) of
--- 20261121040000_billing_checkout.sql with p_livemode (STRIPE_MODE = live):
--- only subscriptions of that mode are "blocking_subscription". The two-
--- argument form is left as it is (it counts every mode) for callers that
--- do not pass the mode yet; create-checkout-session should call this one.
--- Idempotent.
+-- with production) never blocks a checkout. billing_checkout_lock gets a
+-- third parameter, p_livemode (STRIPE_MODE = live): only subscriptions of
+-- that mode are "blocking_subscription". Its default, null, counts every
+-- mode, as before, so a caller that passes only p_user_id and p_ttl_seconds
+-- is unchanged; create-checkout-session should pass it. Otherwise the body
+-- is that of 20261121040000_billing_checkout.sql.
+--
+-- A function's parameter list cannot change in place: the two-parameter
+-- form is dropped (one function of this name stays, so calls by name never
+-- become ambiguous). Idempotent.
 
-create or replace function public.billing_checkout_lock(p_user_id uuid, p_ttl_seconds integer, p_livemode boolean)
+drop function if exists public.billing_checkout_lock(uuid, integer);
+
+create or replace function public.billing_checkout_lock(p_user_id uuid, p_ttl_seconds integer, p_livemode boolean default null)
 returns jsonb
 language plpgsql
 volatile
@@ -24,9 +29,6 @@ declare
 begin
   if p_user_id is null then
     raise exception 'p_user_id is required' using errcode = '22023';
-  end if;
-  if p_livemode is null then
-    raise exception 'p_livemode is required (STRIPE_MODE = live)' using errcode = '22023';
   end if;
   if p_ttl_seconds is null or p_ttl_seconds < 1 or p_ttl_seconds > 600 then
     raise exception 'p_ttl_seconds must be between 1 and 600 (got %)', p_ttl_seconds using errcode = '22023';
@@ -56,7 +58,7 @@ begin
   from public.subscriptions s
   where (s.user_id = p_user_id
          or (s.user_id is null and v_customer is not null and s.customer_id = v_customer))
-    and s.livemode = p_livemode
+    and (p_livemode is null or s.livemode = p_livemode)
     and s.status in ('active', 'trialing', 'past_due')
     and not (s.cancel_at_period_end and s.current_period_end is not null and s.current_period_end <= v_now)
     and not (s.cancel_at is not null and s.cancel_at <= v_now)
