@@ -17,8 +17,14 @@
 -- past_due and not past a scheduled end, else the newest one that is
 -- incomplete, unpaid or paused (it waits for a payment; a new checkout
 -- would make a second subscription), or null. A user that does not exist
--- in auth.users gets {"acquired": false, "unknown_user": true}.
-create or replace function public.billing_checkout_lock(p_user_id uuid, p_ttl_seconds integer)
+-- in auth.users gets {"acquired": false, "unknown_user": true}. Only
+-- subscriptions of p_livemode's Stripe mode count (null: every mode; see
+-- 20261201010300_billing_checkout_mode.sql), and a user's other-mode rows
+-- never block. One function of this name stays (calls by name are never
+-- ambiguous): the two-parameter form, if a database has it, is dropped.
+drop function if exists public.billing_checkout_lock(uuid, integer);
+
+create or replace function public.billing_checkout_lock(p_user_id uuid, p_ttl_seconds integer, p_livemode boolean default null)
 returns jsonb
 language plpgsql
 volatile
@@ -64,6 +70,7 @@ begin
   from public.subscriptions s
   where (s.user_id = p_user_id
          or (s.user_id is null and v_customer is not null and s.customer_id = v_customer))
+    and (p_livemode is null or s.livemode = p_livemode)
     and s.status in ('active', 'trialing', 'past_due', 'incomplete', 'unpaid', 'paused')
     and not (s.cancel_at_period_end and s.current_period_end is not null and s.current_period_end <= v_now)
     and not (s.cancel_at is not null and s.cancel_at <= v_now)
@@ -82,8 +89,8 @@ begin
 end;
 $$;
 
-revoke all on function public.billing_checkout_lock(uuid, integer) from public, anon, authenticated;
-grant execute on function public.billing_checkout_lock(uuid, integer) to service_role;
+revoke all on function public.billing_checkout_lock(uuid, integer, boolean) from public, anon, authenticated;
+grant execute on function public.billing_checkout_lock(uuid, integer, boolean) to service_role;
 
 -- billing_unlink_customer ------------------------------------------------------
 

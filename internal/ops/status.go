@@ -18,8 +18,12 @@ import (
 // check-subscription would answer now, and the history behind it
 // (billing_ops_user_status). It holds no email address.
 type UserStatus struct {
-	Access  access.Result `json:"access"`
-	History History       `json:"history"`
+	Access access.Result `json:"access"`
+	// Concurrent lists, best first, the subscriptions that grant access
+	// now when there is more than one (a second live subscription: the
+	// first one counts; refund or cancel the others); else empty.
+	Concurrent []string `json:"concurrent_subscriptions"`
+	History    History  `json:"history"`
 }
 
 // History is billing_ops_user_status's answer.
@@ -75,7 +79,10 @@ func Status(ctx context.Context, st *store.Store, cat *plans.Catalog, userID str
 	if err != nil {
 		return nil, err
 	}
-	out := &UserStatus{Access: access.Compute(state.AccessSubscriptions(), cat, now)}
+	out := &UserStatus{Access: access.Compute(state.AccessSubscriptions(), cat, now), Concurrent: []string{}}
+	if g := access.Granting(state.AccessSubscriptions(), cat, now); len(g) > 1 {
+		out.Concurrent = g
+	}
 	err = st.Call(ctx, "billing_ops_user_status", []store.Arg{
 		{Name: "p_user_id", Value: userID}, {Name: "p_event_limit", Value: 20}}, &out.History)
 	if err != nil {
@@ -99,6 +106,10 @@ func (s *UserStatus) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "\nstripe customer: %s\n", str(h.StripeCustomerID))
 	if h.Sync != nil {
 		fmt.Fprintf(w, "last success-page sync: %s (%d in all)\n", str(h.Sync.LastSyncAt), h.Sync.Syncs)
+	}
+	if len(s.Concurrent) > 1 {
+		fmt.Fprintf(w, "\nWARNING: %d subscriptions grant access now: %s. %s counts; refund or cancel the others.\n",
+			len(s.Concurrent), strings.Join(s.Concurrent, ", "), s.Concurrent[0])
 	}
 	fmt.Fprintf(w, "\naccess now (the check-subscription body):\n%s\n", body)
 

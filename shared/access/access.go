@@ -18,6 +18,9 @@
 //   - Of several granting subscriptions the one with the latest access wins:
 //     no scheduled end beats any scheduled end, then the later end, then the
 //     later current_period_end, then the later creation.
+//   - Only subscriptions of the catalog's Stripe mode count: a test-mode
+//     row never grants, nor is shown, in a live deployment (a database
+//     shared by staging and production), and the reverse.
 //   - When none grants, the user has the catalog's free plan, and the most
 //     recently created subscription is the one shown (plan type, status,
 //     dates), so that the app can say "your plan ended on ...".
@@ -67,6 +70,9 @@ type Subscription struct {
 	// end); "" and nil when none is scheduled.
 	ScheduledPlan     string
 	ScheduledChangeAt *time.Time
+	// Livemode is the Stripe mode of the subscription: only those of the
+	// catalog's mode count (Compute ignores the others).
+	Livemode bool
 }
 
 // ScheduledEnd returns when the subscription is scheduled to end: its
@@ -140,8 +146,12 @@ func Grants(s Subscription, cat *plans.Catalog, now time.Time) bool {
 // subs does not matter.
 func Compute(subs []Subscription, cat *plans.Catalog, now time.Time) Result {
 	var winner, shown *Subscription
+	live := cat.Mode == plans.ModeLive
 	for i := range subs {
 		s := &subs[i]
+		if s.Livemode != live {
+			continue // another deployment's row in a shared database
+		}
 		if Grants(*s, cat, now) && (winner == nil || grantsLonger(*s, *winner)) {
 			winner = s
 		}

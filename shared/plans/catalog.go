@@ -101,6 +101,10 @@ type Plan struct {
 	Limits map[string]*int
 	// TrialDays is the free trial given at checkout, 0 for none.
 	TrialDays int
+	// LegacyPriceIDs maps a mode to the plan's grandfathered prices: no
+	// longer sold (checkout uses PriceIDs), but subscriptions still on them
+	// keep the plan (PlanForPrice finds them). A mode without one has no key.
+	LegacyPriceIDs map[string][]string
 }
 
 // Catalog is a parsed and validated plan catalog for one Stripe mode. Build
@@ -223,8 +227,9 @@ func (c *Catalog) PriceID(planID string) (string, bool) {
 	return price, price != ""
 }
 
-// PlanForPrice returns the plan whose current-mode price is priceID. A price
-// of the other mode is not found.
+// PlanForPrice returns the plan whose current-mode price, or one of its
+// current-mode legacy prices, is priceID. A price of the other mode is not
+// found.
 func (c *Catalog) PlanForPrice(priceID string) (Plan, bool) {
 	i, ok := c.byPrice[priceID]
 	if !ok {
@@ -258,6 +263,13 @@ func (c *Catalog) Location() *time.Location {
 // clone returns a deep copy of p, so that callers cannot change the catalog.
 func (p Plan) clone() Plan {
 	p.PriceIDs = maps.Clone(p.PriceIDs)
+	if p.LegacyPriceIDs != nil {
+		legacy := make(map[string][]string, len(p.LegacyPriceIDs))
+		for mode, prices := range p.LegacyPriceIDs {
+			legacy[mode] = slices.Clone(prices)
+		}
+		p.LegacyPriceIDs = legacy
+	}
 	p.Entitlements = slices.Clone(p.Entitlements)
 	limits := make(map[string]*int, len(p.Limits))
 	for name, v := range p.Limits {

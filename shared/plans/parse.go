@@ -43,6 +43,8 @@ type rawPlan struct {
 	Entitlements []string                   `json:"entitlements"`
 	Limits       map[string]json.RawMessage `json:"limits"`
 	TrialDays    int                        `json:"trial_days"`
+	// LegacyPriceIDs are grandfathered prices (legacy.go).
+	LegacyPriceIDs *rawLegacyPrices `json:"legacy_price_ids"`
 }
 
 // rawPrices is a plan's "price_ids", before ${VAR} expansion.
@@ -142,6 +144,9 @@ func Parse(data []byte, mode string, getenv func(string) string) (*Catalog, erro
 		if price := p.PriceIDs[mode]; price != "" {
 			c.byPrice[price] = len(c.Plans)
 		}
+		for _, price := range p.LegacyPriceIDs[mode] {
+			c.byPrice[price] = len(c.Plans)
+		}
 		c.Plans = append(c.Plans, p)
 	}
 	slices.Sort(c.entitlements)
@@ -198,6 +203,9 @@ func (c *Catalog) buildPlan(i int, rp rawPlan, getenv func(string) string, price
 		if rp.PriceIDs != nil && (rp.PriceIDs.Test != "" || rp.PriceIDs.Live != "") {
 			return Plan{}, fmt.Errorf("%s: price_ids: the free plan must not have price ids", where)
 		}
+		if rp.LegacyPriceIDs != nil && (len(rp.LegacyPriceIDs.Test) > 0 || len(rp.LegacyPriceIDs.Live) > 0) {
+			return Plan{}, fmt.Errorf("%s: legacy_price_ids: the free plan must not have price ids", where)
+		}
 		return p, nil
 	}
 	for _, mode := range []string{ModeTest, ModeLive} {
@@ -228,6 +236,11 @@ func (c *Catalog) buildPlan(i int, rp rawPlan, getenv func(string) string, price
 		priceOwner[price] = fmt.Sprintf("plan %q price_ids.%s", rp.ID, mode)
 		p.PriceIDs[mode] = price
 	}
+	legacy, err := c.legacyPrices(where, rp.LegacyPriceIDs, getenv, priceOwner)
+	if err != nil {
+		return Plan{}, err
+	}
+	p.LegacyPriceIDs = legacy
 	return p, nil
 }
 

@@ -15,12 +15,12 @@ import (
 // 0 of it, so a downgrade never keeps a counter of the plan before), and
 // "counters" gives every limit name its kind ("cap" or "monthly"):
 //
-//	{"free_plan": "free", "past_due_keeps_access": false, "time_zone": "Asia/Tokyo",
+//	{"free_plan": "free", "past_due_keeps_access": false, "time_zone": "Asia/Tokyo", "mode": "test",
 //	 "counters": {"properties": "cap"},
 //	 "plans": {"standard": {"paid": true, "limits": {"properties": 10}}, ...}}
 func CatalogDocument(c *plans.Catalog) json.RawMessage {
 	doc := catalogDoc{FreePlan: c.FreePlan, PastDueKeepsAccess: c.PastDueKeepsAccess,
-		TimeZone: c.Location().String(), Counters: map[string]string{}, Plans: map[string]planDoc{}}
+		TimeZone: c.Location().String(), Mode: c.Mode, Counters: map[string]string{}, Plans: map[string]planDoc{}}
 	for _, name := range c.LimitNames() {
 		doc.Counters[name] = c.CounterKind(name)
 	}
@@ -53,6 +53,7 @@ type catalogDoc struct {
 	FreePlan           string             `json:"free_plan"`
 	PastDueKeepsAccess bool               `json:"past_due_keeps_access"`
 	TimeZone           string             `json:"time_zone"`
+	Mode               string             `json:"mode"`
 	Counters           map[string]string  `json:"counters"`
 	Plans              map[string]planDoc `json:"plans"`
 }

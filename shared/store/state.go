@@ -44,7 +44,7 @@ type SubscriptionRow struct {
 // Access converts the row for the access rules.
 func (r SubscriptionRow) Access() access.Subscription {
 	s := access.Subscription{ID: r.ID, Status: r.Status, Plan: r.Plan, PriceID: r.PriceID,
-		CancelAtPeriodEnd: r.CancelAtPeriodEnd, CancelAt: r.CancelAt,
+		CancelAtPeriodEnd: r.CancelAtPeriodEnd, CancelAt: r.CancelAt, Livemode: r.Livemode,
 		ScheduledPlan: r.ScheduledPlan, ScheduledChangeAt: r.ScheduledChangeAt}
 	if r.CurrentPeriodEnd != nil {
 		s.CurrentPeriodEnd = *r.CurrentPeriodEnd

@@ -52,6 +52,7 @@ type applyDoc struct {
 	Subscription        *subscriptionDoc `json:"subscription,omitempty"`
 	RequireSubscription string           `json:"require_subscription,omitempty"`
 	Link                *Link            `json:"link,omitempty"`
+	PaidInvoice         string           `json:"paid_invoice,omitempty"`
 	Emails              []Email          `json:"emails"`
 	Locale              string           `json:"locale"`
 	Catalog             json.RawMessage  `json:"catalog"`
@@ -72,7 +73,7 @@ func (s *Syncer) document(ev *Event, payload json.RawMessage, status string, fx 
 		locale = "en"
 	}
 	doc := applyDoc{CustomerID: fx.CustomerID, RequireSubscription: fx.RequireSubscription,
-		Link: fx.Link, Emails: fx.Emails, Locale: locale, Catalog: s.catalogJSON()}
+		Link: fx.Link, PaidInvoice: fx.PaidInvoice, Emails: fx.Emails, Locale: locale, Catalog: s.catalogJSON()}
 	if doc.Emails == nil {
 		doc.Emails = []Email{}
 	}

@@ -80,6 +80,11 @@ type ApplyResult struct {
 	Link string `json:"link"`
 	// HeldEmails counts the emails of the customer waiting for its user.
 	HeldEmails int `json:"held_emails"`
+	// ConcurrentSubscriptions maps a user with more than one subscription
+	// that grants access now to those subscriptions, best first (a second
+	// live subscription: paid in two tabs, made in the Dashboard). Apply
+	// logs it at ERROR; access takes the best one.
+	ConcurrentSubscriptions map[string][]string `json:"concurrent_subscriptions"`
 }
 
 // State is one subscription object ready to apply: parsed, its plan
@@ -123,6 +128,9 @@ type Effects struct {
 	RequireSubscription string
 	// Link is the customer link of a checkout, or nil.
 	Link *Link
+	// PaidInvoice is the invoice an invoice.paid event says is paid: a
+	// payment_failed email of it not sent yet is superseded.
+	PaidInvoice string
 	// Emails are the logical emails to enqueue.
 	Emails []Email
 }
@@ -167,14 +175,16 @@ func WouldGrant(st State, cat *plans.Catalog) bool {
 // price ahead of it, for a caller that reads the stored row (reconcile's
 // dry run): st unchanged when its price is known; with an unknown price,
 // st with the stored plan and price when storedPlan is a plan of the
-// catalog or the state does not grant access (storedPlan "" and
-// storedPrice "" when not stored: no plan); else an *UnknownPriceError.
+// catalog and storedPrice is the object's price (grandfathered), or the
+// state does not grant access (storedPlan "" and storedPrice "" when not
+// stored: no plan); else an *UnknownPriceError (a new subscription, or a
+// switch to a price the catalog does not list).
 func CheckUnknownPrice(st State, cat *plans.Catalog, stored bool, storedPlan, storedPrice string) (State, error) {
 	if st.UnknownPrice == "" {
 		return st, nil
 	}
 	_, known := cat.Plan(storedPlan)
-	if WouldGrant(st, cat) && !(stored && storedPlan != "" && known) {
+	if WouldGrant(st, cat) && !(stored && storedPlan != "" && known && storedPrice == st.UnknownPrice) {
 		return st, &UnknownPriceError{PriceID: st.UnknownPrice, SubscriptionID: st.ID}
 	}
 	if stored {
@@ -250,14 +260,22 @@ func (s *Syncer) apply(ctx context.Context, ev *Event, payload json.RawMessage, 
 	if err := s.Store.Call(ctx, "billing_apply_event", []store.Arg{{Name: "p_event", Value: doc}}, &res); err != nil {
 		return ApplyResult{}, err
 	}
+	log := httpkit.Logger(ctx)
 	if st := fx.Subscription; st != nil && st.UnknownPrice != "" {
 		if res.Status == "unknown_price" {
 			return res, &UnknownPriceError{PriceID: st.UnknownPrice, SubscriptionID: st.ID}
 		}
-		if res.Subscription == "applied" {
-			httpkit.Logger(ctx).WarnContext(ctx, "stripesync: price not in the plan catalog; the state applied with the stored plan (none for a new subscription)",
-				"price_id", st.UnknownPrice, "subscription_id", st.ID, "status", st.Status)
+		if res.Status == "processed" {
+			// Grandfathered (the row stays on a price the catalog no longer
+			// lists), or a state that grants nothing: logged on every
+			// event until the catalog lists the price (legacy_price_ids).
+			log.ErrorContext(ctx, "stripesync: price not in the plan catalog; the subscription keeps its stored plan (none for a new one): list it in legacy_price_ids of its plan",
+				"price_id", st.UnknownPrice, "subscription_id", st.ID, "status", st.Status, "subscription", res.Subscription)
 		}
+	}
+	for user, subs := range res.ConcurrentSubscriptions {
+		log.ErrorContext(ctx, "stripesync: a user has more than one subscription that grants access; the best one counts, refund or cancel the others",
+			"user_id", user, "subscription_ids", subs)
 	}
 	return res, nil
 }

@@ -41,7 +41,7 @@ func syncer(t testing.TB, db *testdb.DB) *stripesync.Syncer {
 func subJSON(id, customer, status, price, uid string, periodEnd time.Time, cancel bool) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"id": id, "object": "subscription", "customer": customer, "status": status,
-		"livemode": false, "created": periodEnd.Add(-30 * 24 * time.Hour).Unix(),
+		"livemode": false, "created": time.Now().Add(-2 * time.Hour).Unix(), // new: its emails are due
 		"current_period_start": periodEnd.Add(-30 * 24 * time.Hour).Unix(),
 		"current_period_end":   periodEnd.Unix(), "cancel_at_period_end": cancel,
 		"metadata": map[string]string{"supabase_uid": uid},

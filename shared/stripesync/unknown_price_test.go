@@ -179,7 +179,10 @@ func TestCheckUnknownPrice(t *testing.T) {
 		wantPrice   string
 	}{
 		{"known price", cat, state("active", "price_prem_test"), true, "standard", "price_old", false, "premium", "price_prem_test"},
-		{"granting, stored with a known plan", cat, state("active", "price_gone"), true, "standard", "price_old", false, "standard", "price_old"},
+		// Issue 9: a switch to an unknown price fails; staying on the stored
+		// price (grandfathered) keeps the stored plan.
+		{"granting, switch from a known plan", cat, state("active", "price_gone"), true, "standard", "price_old", true, "", ""},
+		{"granting, grandfathered on its stored price", cat, state("active", "price_gone"), true, "standard", "price_gone", false, "standard", "price_gone"},
 		{"granting, stored without a plan", cat, state("trialing", "price_gone"), true, "", "price_gone", true, "", ""},
 		{"granting, stored with a plan the catalog lost", cat, state("active", "price_gone"), true, "gold", "price_gone", true, "", ""},
 		{"granting, new", cat, state("active", "price_gone"), false, "", "", true, "", ""},

@@ -209,6 +209,10 @@ func TestCheckoutAlreadySubscribed(t *testing.T) {
 		{"active but its scheduled end passed", &fntest.Sub{Status: "active", CancelAtPeriodEnd: true, PeriodEnd: past}, false, false},
 		{"active but cancel_at passed", &fntest.Sub{Status: "active", CancelAt: &past}, false, false},
 		{"no subscription", nil, false, false},
+		// A live-mode row in this test-mode deployment (a database shared by
+		// staging and production) never blocks.
+		{"active, of the other Stripe mode", &fntest.Sub{Status: "active", Livemode: true}, false, false},
+		{"incomplete, of the other Stripe mode", &fntest.Sub{Status: "incomplete", Livemode: true}, false, false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,7 +56,8 @@ func (h *handler) acquire(ctx context.Context, userID string) (lease, error) {
 	for {
 		var l lease
 		err := h.db.Call(ctx, "billing_checkout_lock",
-			[]store.Arg{{Name: "p_user_id", Value: userID}, {Name: "p_ttl_seconds", Value: ttl}}, &l)
+			[]store.Arg{{Name: "p_user_id", Value: userID}, {Name: "p_ttl_seconds", Value: ttl},
+				{Name: "p_livemode", Value: h.catalog.Mode == "live"}}, &l)
 		if err != nil {
 			return l, store.HTTPError(err)
 		}

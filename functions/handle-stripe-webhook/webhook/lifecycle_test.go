@@ -7,10 +7,13 @@ import (
 	"time"
 )
 
-// simEvent is one signed-to-be event of a simulated lifecycle.
+// simEvent is one signed-to-be event of a simulated lifecycle. Events of
+// phase 1 (a later subscription on a second customer) happen long after
+// those of phase 0, so Stripe delivers them after.
 type simEvent struct {
-	id   string
-	body []byte
+	id    string
+	body  []byte
+	phase int
 }
 
 // lifecycle is one simulated customer's Stripe history: the events Stripe
@@ -18,20 +21,30 @@ type simEvent struct {
 // subscription (what a fetch from Stripe answers once all happened).
 type lifecycle struct {
 	user, customer string
-	events         []simEvent
-	finals         map[string][]byte
-	subs           []string
+	// second is the other customer of the user that later subscriptions
+	// use ("" when there is none): an operator relink, a checkout made
+	// elsewhere. The profile stays linked to customer.
+	second string
+	events []simEvent
+	finals map[string][]byte
+	subs   []string
 }
 
 func simUser(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
 // generate simulates lifecycle i from base: checkout, then random plan
 // changes, payment failures and recoveries, scheduled cancels and resumes,
-// renewals, trials, pauses, a deletion and maybe a resubscription. A third
-// of the steps happen in the same second as the step before, as Stripe's
-// bursts do.
+// renewals, trials, pauses, a deletion and maybe a resubscription, in a
+// quarter of the lifecycles on a second customer of the same user. Plan
+// changes switch among the current prices and standard's legacy price. A
+// third of the steps happen in the same second as the step before, as
+// Stripe's bursts do.
 func generate(r *rand.Rand, i int, base time.Time) lifecycle {
 	lc := lifecycle{user: simUser(i), customer: fmt.Sprintf("cus_sim%04d", i), finals: map[string][]byte{}}
+	if r.IntN(4) == 0 {
+		lc.second = fmt.Sprintf("cus_sim%04db", i)
+	}
+	phase := 0
 	shape := v2023
 	if r.IntN(2) == 0 {
 		shape = vBasil
@@ -43,7 +56,7 @@ func generate(r *rand.Rand, i int, base time.Time) lifecycle {
 	emit := func(typ string, obj map[string]any) {
 		n++
 		id := fmt.Sprintf("evt_sim%04d_%03d", i, n)
-		lc.events = append(lc.events, simEvent{id: id, body: envelope(id, typ, shape, t, false, obj)})
+		lc.events = append(lc.events, simEvent{id: id, body: envelope(id, typ, shape, t, false, obj), phase: phase})
 	}
 	emitSub := func(typ string, s *sub) {
 		obj := s.object(shape)
@@ -52,18 +65,24 @@ func generate(r *rand.Rand, i int, base time.Time) lifecycle {
 	}
 	newInvoice := func(s *sub, reason, status string) *invoice {
 		invN++
-		return &invoice{ID: fmt.Sprintf("in_sim%04d_%d", i, invN), Customer: lc.customer, Subscription: s.ID,
+		return &invoice{ID: fmt.Sprintf("in_sim%04d_%d", i, invN), Customer: s.Customer, Subscription: s.ID,
 			Status: status, Reason: reason, Attempt: 1}
 	}
 	otherPrice := func(p string) string {
-		if p == priceStandard {
-			return pricePremium
+		prices := []string{priceStandard, pricePremium, priceStandardLegacy}
+		for {
+			if q := prices[r.IntN(len(prices))]; q != p {
+				return q
+			}
 		}
-		return priceStandard
 	}
 
 	for k := 1; ; k++ {
-		s := &sub{ID: fmt.Sprintf("sub_sim%04d_%d", i, k), Customer: lc.customer, Status: "active",
+		customer := lc.customer
+		if k > 1 && lc.second != "" {
+			customer, phase = lc.second, 1
+		}
+		s := &sub{ID: fmt.Sprintf("sub_sim%04d_%d", i, k), Customer: customer, Status: "active",
 			Price: []string{priceStandard, pricePremium}[r.IntN(2)], Created: t, PeriodStart: t,
 			PeriodEnd: t.Add(30 * 24 * time.Hour)}
 		lc.subs = append(lc.subs, s.ID)
@@ -88,7 +107,7 @@ func generate(r *rand.Rand, i int, base time.Time) lifecycle {
 		case 1:
 			meta = lc.user
 		}
-		emit("checkout.session.completed", session(fmt.Sprintf("cs_sim%04d_%d", i, k), lc.customer, s.ID, ref, meta))
+		emit("checkout.session.completed", session(fmt.Sprintf("cs_sim%04d_%d", i, k), customer, s.ID, ref, meta))
 
 		var failing *invoice
 		ended := false

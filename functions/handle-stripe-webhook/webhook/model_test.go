@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -129,3 +130,14 @@ func envelope(id, typ, apiVersion string, created time.Time, livemode bool, obj 
 }
 
 func ptr(t time.Time) *time.Time { return &t }
+
+// mustJSON marshals v (a rendered object).
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -72,8 +72,11 @@ func (h *handler) process(ctx context.Context, ev stripesync.Event, body []byte)
 			return stripesync.ApplyResult{}, fmt.Errorf("%w: %w", errBadObject, err)
 		}
 		fx := stripesync.Effects{CustomerID: inv.CustomerID, RequireSubscription: inv.SubscriptionID}
-		if ev.Type == TypeInvoicePaymentFailed {
+		switch ev.Type {
+		case TypeInvoicePaymentFailed:
 			fx.Emails = append(fx.Emails, h.o.Syncer.PaymentFailedEmail(inv))
+		case TypeInvoicePaid, TypeInvoicePaymentSucceeded:
+			fx.PaidInvoice = inv.ID
 		}
 		return h.applyFetching(ctx, ev, payload, fx)
 	case TypeCustomerDeleted:

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"time"
 
 	"billing/shared/config"
 	"billing/shared/function"
@@ -40,8 +41,9 @@ const StatusOtherMode = "ignored_mode"
 // Process records and applies one event body (the stored payload of
 // stripe_events). Its result's Status is "processed", "ignored",
 // "duplicate" or StatusOtherMode. An error is what the webhook would have
-// answered (an *httpkit.Error); a 'failed' row then keeps it.
+// answered (an *httpkit.Error); a 'failed' row then keeps it. Each event
+// has the webhook's time budget (Options.Budget).
 func (p *Processor) Process(ctx context.Context, body []byte) (stripesync.ApplyResult, error) {
-	_, res, err := p.h.handle(ctx, body)
+	_, res, err := p.h.handle(ctx, body, time.Now().Add(p.h.o.Budget))
 	return res, err
 }

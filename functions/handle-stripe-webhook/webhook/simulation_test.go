@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"billing/functions/handle-stripe-webhook/webhook"
 	"billing/internal/testdb"
 	"billing/shared/mail"
+	"billing/shared/plans"
 	"billing/shared/store"
 )
 
@@ -145,7 +147,7 @@ func simEnv(t *testing.T, lcs []lifecycle, sg *sendGridCounter) *simHandler {
 		createUser(t, db, lc.user, "user-"+lc.user[24:]+"@example.com")
 	}
 	h := &simHandler{}
-	h.env = newEnvOn(t, db, catalogWith(t, nil), func(o *webhook.Options) {
+	h.env = newEnvOn(t, db, simCatalog(t), func(o *webhook.Options) {
 		if sg == nil {
 			o.Mailer = nil
 			return
@@ -165,6 +167,25 @@ func simEnv(t *testing.T, lcs []lifecycle, sg *sendGridCounter) *simHandler {
 		}
 	}
 	return h
+}
+
+// priceStandardLegacy is a grandfathered price of the standard plan.
+const priceStandardLegacy = "price_std_legacy_test"
+
+// simCatalog is the test catalog with a legacy price for standard.
+func simCatalog(t *testing.T) *plans.Catalog {
+	t.Helper()
+	doc := strings.Replace(string(plans.DefaultJSON()), `"price_ids": {"test": "${STRIPE_STANDARD_PRICE_ID_TEST}"`,
+		`"legacy_price_ids": {"test": ["`+priceStandardLegacy+`"]}, "price_ids": {"test": "${STRIPE_STANDARD_PRICE_ID_TEST}"`, 1)
+	env := map[string]string{"STRIPE_STANDARD_PRICE_ID_TEST": priceStandard, "STRIPE_PREMIUM_PRICE_ID_TEST": pricePremium}
+	c, err := plans.Parse([]byte(doc), "test", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := c.PlanForPrice(priceStandardLegacy); !ok || p.ID != "standard" {
+		t.Fatal("the simulation's catalog has no legacy price")
+	}
+	return c
 }
 
 type simHandler struct {
@@ -205,8 +226,24 @@ func forEach(t *testing.T, lcs []lifecycle, workers int, fn func(int, lifecycle)
 // them twice, from two concurrent senders, with one in five failing once
 // (before or after the commit); a 5xx is delivered again later.
 func deliverShuffled(h *simHandler, lc lifecycle, r *rand.Rand, deliveries, fivexx *atomic.Int64) error {
-	queue := append([]simEvent(nil), lc.events...)
-	for _, ev := range lc.events {
+	for phase := range 2 {
+		var events []simEvent
+		for _, ev := range lc.events {
+			if ev.phase == phase {
+				events = append(events, ev)
+			}
+		}
+		if err := deliverPhase(h, events, r, deliveries, fivexx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliverPhase delivers events shuffled, as deliverShuffled describes.
+func deliverPhase(h *simHandler, events []simEvent, r *rand.Rand, deliveries, fivexx *atomic.Int64) error {
+	queue := append([]simEvent(nil), events...)
+	for _, ev := range events {
 		if r.IntN(3) == 0 {
 			queue = append(queue, ev)
 		}
@@ -304,7 +341,9 @@ func simState(t *testing.T, h *simHandler, lcs []lifecycle, now time.Time) map[s
 // checkEmailsOnce: every outbox row reached SendGrid exactly once.
 func checkEmailsOnce(t *testing.T, h *simHandler, sg *sendGridCounter) {
 	t.Helper()
-	rows, err := h.db.Pool.Query(context.Background(), `select id, status from email_outbox order by id`)
+	rows, err := h.db.Pool.Query(context.Background(), `select id, status,
+		status = 'superseded' and not billing_email_superseded(kind, dedupe_key, template_data)
+		from email_outbox order by id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,21 +353,28 @@ func checkEmailsOnce(t *testing.T, h *simHandler, sg *sendGridCounter) {
 	if len(sg.errors) > 0 {
 		t.Fatalf("bad SendGrid requests: %v", sg.errors[:min(3, len(sg.errors))])
 	}
-	n := 0
+	n, superseded := 0, 0
 	for rows.Next() {
 		var id int64
 		var status string
-		if err := rows.Scan(&id, &status); err != nil {
+		var holds bool
+		if err := rows.Scan(&id, &status, &holds); err != nil {
 			t.Fatal(err)
 		}
 		n++
-		if sg.byRow[id] != 1 || status != "sent" {
-			t.Errorf("outbox row %d: sent %d times, status %s", id, sg.byRow[id], status)
+		switch {
+		case status == "superseded" && sg.byRow[id] == 0 && !holds:
+			// Its state no longer held when it was due (a late event), and
+			// still does not: never sent.
+			superseded++
+		case sg.byRow[id] != 1 || status != "sent":
+			t.Errorf("outbox row %d: sent %d times, status %s (a superseded row whose state holds: %v)", id, sg.byRow[id], status, holds)
 		}
 	}
-	if n == 0 || len(sg.byRow) != n {
-		t.Fatalf("%d outbox rows, %d distinct rows sent", n, len(sg.byRow))
+	if n == 0 || len(sg.byRow) != n-superseded {
+		t.Fatalf("%d outbox rows (%d superseded), %d distinct rows sent", n, superseded, len(sg.byRow))
 	}
+	t.Logf("%d emails sent once, %d superseded", n-superseded, superseded)
 }
 
 // checkCoverage makes sure the simulation exercised what it claims to.
@@ -353,6 +399,21 @@ func checkCoverage(t *testing.T, inOrder, shuffled *simHandler, lcs []lifecycle)
 	}
 	if n := inOrder.count(`select count(*) from subscriptions where cancel_at_period_end and status = 'active'`); n == 0 {
 		t.Errorf("no subscription ends with a scheduled cancel")
+	}
+	// Second customers: their subscriptions belong to the user, who stays
+	// linked to the first customer.
+	if n := inOrder.count(`select count(*) from subscriptions s join profiles p on p.id = s.user_id
+		where s.customer_id <> p.stripe_customer_id`); n == 0 {
+		t.Errorf("no subscription of a second customer is owned by its user")
+	}
+	if n := inOrder.count(`select count(*) from subscriptions s where s.customer_id like '%b' and s.user_id is null
+		and exists (select 1 from stripe_events e where e.type = 'checkout.session.completed'
+		            and e.payload #>> '{data,object,subscription}' = s.id
+		            and e.payload #>> '{data,object,metadata,supabase_uid}' is not null)`); n != 0 {
+		t.Errorf("%d subscriptions of a second customer paid through our checkout have no user", n)
+	}
+	if n := inOrder.count(`select count(*) from subscriptions where price_id = $1`, priceStandardLegacy); n == 0 {
+		t.Errorf("no subscription switched to the legacy price")
 	}
 	if inOrder.truth.fetches.Load() == 0 || shuffled.truth.fetches.Load() == 0 {
 		t.Errorf("no fetch: same-second events were not exercised (%d, %d)",

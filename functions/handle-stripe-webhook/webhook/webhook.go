@@ -57,9 +57,26 @@ type Options struct {
 	// Mailer sends the emails an event enqueued; nil sends nothing (the
 	// reconcile job sends pending rows).
 	Mailer Mailer
-	// MailTimeout bounds sending after the commit; 0 means 10 s.
+	// Budget bounds the whole delivery, Stripe fetches, the wait before a
+	// second fetch and the mail after the commit included, well within
+	// Stripe's 20 s timeout; 0 means DefaultBudget.
+	Budget time.Duration
+	// MailTimeout is the mail's own budget after the commit (never more
+	// than what is left of Budget); 0 means DefaultMailTimeout. What does
+	// not fit stays pending for the reconcile job.
 	MailTimeout time.Duration
 }
+
+// Time budgets of one delivery.
+const (
+	// DefaultBudget bounds a whole delivery (Stripe waits 20 s at most).
+	DefaultBudget = 8 * time.Second
+	// DefaultMailTimeout bounds the mail after the commit.
+	DefaultMailTimeout = 2 * time.Second
+	// failureReserve is kept from the processing budget to record a
+	// failure.
+	failureReserve = time.Second
+)
 
 // New returns the handle-stripe-webhook handler.
 func New(o Options) http.Handler {
@@ -70,8 +87,11 @@ type handler struct{ o Options }
 
 // newHandler fills in the defaults of o.
 func newHandler(o Options) *handler {
-	if o.MailTimeout == 0 {
-		o.MailTimeout = 10 * time.Second
+	if o.Budget <= 0 {
+		o.Budget = DefaultBudget
+	}
+	if o.MailTimeout <= 0 {
+		o.MailTimeout = DefaultMailTimeout
 	}
 	return &handler{o: o}
 }
@@ -84,6 +104,7 @@ type response struct {
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
+	deadline := time.Now().Add(h.o.Budget)
 	if err := httpkit.Methods(r, http.MethodPost); err != nil {
 		return err
 	}
@@ -94,7 +115,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := h.o.Verifier.Verify(body, r.Header.Get("Stripe-Signature")); err != nil {
 		return err
 	}
-	ev, res, err := h.handle(r.Context(), body)
+	ev, res, err := h.handle(r.Context(), body, deadline)
 	if err != nil {
 		return err
 	}
@@ -104,8 +125,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 
 // handle processes a verified body: the mode check, the SQL call(s), the
 // 'failed' row when it cannot be applied, and the emails after the
-// commit. An error is the answer (an *httpkit.Error).
-func (h *handler) handle(ctx context.Context, body []byte) (stripesync.Event, stripesync.ApplyResult, error) {
+// commit, all before deadline: processing stops failureReserve earlier
+// (a failure is then recorded in what is left) and the mail gets at most
+// MailTimeout of the rest. An error is the answer (an *httpkit.Error).
+func (h *handler) handle(ctx context.Context, body []byte, deadline time.Time) (stripesync.Event, stripesync.ApplyResult, error) {
 	ev, err := stripesync.ParseEvent(body)
 	if err != nil {
 		return ev, stripesync.ApplyResult{}, httpkit.BadRequest("The body is not a Stripe event.").WithCause(err)
@@ -118,21 +141,31 @@ func (h *handler) handle(ctx context.Context, body []byte) (stripesync.Event, st
 			"livemode", ev.Livemode, "stripe_mode", h.o.Mode)
 		return ev, stripesync.ApplyResult{Status: StatusOtherMode}, nil
 	}
-	res, err := h.process(ctx, ev, body)
+	pctx, cancel := context.WithDeadline(ctx, deadline.Add(-failureReserve))
+	res, err := h.process(pctx, ev, body)
+	cancel()
 	if err != nil {
-		return ev, res, h.fail(ctx, ev, body, err)
+		return ev, res, h.fail(ctx, ev, body, err, deadline)
 	}
 	log.InfoContext(ctx, "webhook: event handled", "status", res.Status, "subscription", res.Subscription,
 		"user_ids", res.UserIDs, "emails", len(res.EmailIDs), "link", res.Link)
 	if len(res.EmailIDs) > 0 && h.o.Mailer != nil {
-		h.send(ctx, res.EmailIDs)
+		h.send(ctx, res.EmailIDs, deadline)
 	}
 	return ev, res, nil
 }
 
-// send sends the committed outbox rows; a failure is logged only.
-func (h *handler) send(ctx context.Context, ids []int64) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.o.MailTimeout)
+// send sends the committed outbox rows within MailTimeout and before
+// deadline; a failure is logged only, and what was not sent stays pending
+// for the reconcile job.
+func (h *handler) send(ctx context.Context, ids []int64, deadline time.Time) {
+	budget := min(h.o.MailTimeout, time.Until(deadline))
+	if budget <= 0 {
+		httpkit.Logger(ctx).WarnContext(ctx, "webhook: no time left for the emails; they stay pending for the reconcile job",
+			"outbox_ids", ids)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
 	if err := h.o.Mailer.SendIDs(ctx, ids); err != nil {
 		httpkit.Logger(ctx).WarnContext(ctx, "webhook: emails stay pending for the reconcile job",
@@ -145,7 +178,7 @@ var errBadObject = errors.New("webhook: unreadable data.object")
 
 // fail maps a processing error to the answer, and keeps a 'failed' row
 // for the errors worth a retry.
-func (h *handler) fail(ctx context.Context, ev stripesync.Event, body []byte, err error) error {
+func (h *handler) fail(ctx context.Context, ev stripesync.Event, body []byte, err error, deadline time.Time) error {
 	log := httpkit.Logger(ctx)
 	var herr *httpkit.Error
 	var upe *stripesync.UnknownPriceError
@@ -157,7 +190,7 @@ func (h *handler) fail(ctx context.Context, ev stripesync.Event, body []byte, er
 			Message: "The event names a price that is not in the plan catalog.", Cause: err}
 	case errors.Is(err, errBadObject):
 		return httpkit.BadRequest("The event's data.object cannot be read.").WithCause(err)
-	case store.IsUnavailable(err):
+	case store.IsUnavailable(err), errors.Is(err, context.DeadlineExceeded):
 		herr = httpkit.Unavailable(err)
 	default:
 		herr = httpkit.AsError(err)
@@ -165,7 +198,7 @@ func (h *handler) fail(ctx context.Context, ev stripesync.Event, body []byte, er
 			herr = httpkit.Internal(err)
 		}
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	if rerr := h.o.Syncer.RecordFailure(rctx, ev, json.RawMessage(body), err); rerr != nil {
 		log.WarnContext(ctx, "webhook: could not record the failure", "cause", rerr.Error())

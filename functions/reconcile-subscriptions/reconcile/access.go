@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"billing/shared/access"
+	"billing/shared/plans"
 )
 
 // track remembers the access of the user a change touches, before anything
@@ -26,6 +27,7 @@ func (u *run) track(ctx context.Context, userID, subID string, stripe *State) er
 		return nil
 	}
 	next := accessSub(subID, stripe)
+	next.Livemode = u.r.Catalog.Mode == plans.ModeLive // reconcile reads its own mode only
 	for i := range t.subs {
 		if t.subs[i].ID == subID {
 			t.subs[i] = next

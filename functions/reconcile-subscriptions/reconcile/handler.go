@@ -226,6 +226,10 @@ func logReport(ctx context.Context, rep *Report, err error) {
 	for _, e := range rep.Errors {
 		log.ErrorContext(ctx, "reconcile: subscription not reconciled", "subscription_id", e.SubscriptionID, "error", e.Error)
 	}
+	for user, subs := range rep.Concurrent {
+		log.ErrorContext(ctx, "reconcile: a user has more than one subscription that grants access; the first counts, refund or cancel the others",
+			"user_id", user, "subscription_ids", subs)
+	}
 	if err != nil {
 		attrs = append(attrs, "error", err.Error())
 		log.ErrorContext(ctx, "reconcile run failed", attrs...)

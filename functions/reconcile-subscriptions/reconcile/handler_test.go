@@ -19,7 +19,7 @@ import (
 func TestSuccessPageSync(t *testing.T) {
 	for _, path := range []string{"pgx", "rest"} {
 		t.Run(path, func(t *testing.T) {
-			side := &stripeSide{}
+			side := &stripeSide{recent: map[string]bool{"sub_payer": true}} // the checkout just made
 			e := start(t, path, side, nil)
 			payer := e.DB.CreateUser(t, "payer@example.com")
 			other := e.DB.CreateUser(t, "other@example.com")

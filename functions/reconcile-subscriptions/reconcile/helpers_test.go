@@ -26,6 +26,9 @@ type stripeSide struct {
 	mu       sync.Mutex
 	subs     []fntest.Sub
 	pageSize int
+	// recent are subscriptions created a minute ago (a checkout just
+	// made); the others were created 40 days ago.
+	recent map[string]bool
 }
 
 // set replaces Stripe's subscriptions.
@@ -72,7 +75,7 @@ func (s *stripeSide) serve(t testing.TB, p *stripetest.Proxy) {
 			id := strings.TrimPrefix(req.Path, "/v1/subscriptions/")
 			for _, sub := range s.subs {
 				if sub.ID == id {
-					fill(req, body, sub)
+					fill(req, body, sub, s.recent[sub.ID])
 				}
 			}
 			return
@@ -105,7 +108,7 @@ func (s *stripeSide) serve(t testing.TB, p *stripetest.Proxy) {
 		for _, sub := range match {
 			var obj map[string]any
 			_ = json.Unmarshal(template, &obj)
-			fill(req, obj, sub)
+			fill(req, obj, sub, s.recent[sub.ID])
 			out = append(out, obj)
 		}
 		body["data"], body["has_more"], body["url"] = out, more, "/v1/subscriptions"
@@ -113,8 +116,11 @@ func (s *stripeSide) serve(t testing.TB, p *stripetest.Proxy) {
 }
 
 // fill writes sub into a subscription object as Stripe would answer it.
-func fill(req stripetest.Request, obj map[string]any, sub fntest.Sub) {
+func fill(req stripetest.Request, obj map[string]any, sub fntest.Sub, recent bool) {
 	created := time.Now().Add(-40 * 24 * time.Hour).UTC().Truncate(time.Second)
+	if recent {
+		created = time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	}
 	stripetest.SetSubscription(req, obj, stripetest.Subscription{ID: sub.ID, CustomerID: sub.CustomerID,
 		Status: sub.Status, PriceID: sub.PriceID, UserID: sub.UserID,
 		CurrentPeriodStart: sub.PeriodEnd.AddDate(0, -1, 0), CurrentPeriodEnd: sub.PeriodEnd,

@@ -100,6 +100,11 @@ type Report struct {
 	// AccessChanged lists the users whose plan or paid access changed (in
 	// a dry run: would change).
 	AccessChanged []string `json:"access_changed"`
+	// Concurrent maps every user of the run's scope with more than one
+	// subscription that grants access now (a second live subscription) to
+	// those subscriptions, best first: the first counts; refund or cancel
+	// the others. Logged at ERROR.
+	Concurrent map[string][]string `json:"concurrent_subscriptions"`
 	// Emails is what the outbox step did; nil when it did not run.
 	Emails *mail.Report `json:"emails"`
 	Errors []ItemError  `json:"errors"`
@@ -125,7 +130,7 @@ func (r *Report) OK() bool { return len(r.Errors) == 0 }
 func (r *Reconciler) Run(ctx context.Context, opt Options) (*Report, error) {
 	now := r.now()
 	rep := &Report{Mode: ModeDryRun, Scope: "all", Changed: map[string]int{}, Changes: []Change{},
-		AccessChanged: []string{}, Errors: []ItemError{}, StartedAt: now.UTC()}
+		AccessChanged: []string{}, Concurrent: map[string][]string{}, Errors: []ItemError{}, StartedAt: now.UTC()}
 	if opt.Apply {
 		rep.Mode = ModeApply
 	}
@@ -143,6 +148,11 @@ func (r *Reconciler) Run(ctx context.Context, opt Options) (*Report, error) {
 	if err == nil {
 		err = run.finishAccess(ctx)
 	}
+	if err == nil {
+		err = r.Store.Call(ctx, "billing_concurrent_subscriptions", []store.Arg{
+			{Name: "p_catalog", Value: stripesync.CatalogDocument(r.Catalog)},
+			{Name: "p_user_id", Value: nilIfEmpty(opt.UserID)}}, &rep.Concurrent)
+	}
 	if err == nil && opt.Apply && !opt.SkipEmails && r.Mail != nil {
 		er, mailErr := r.Mail.SendDue(ctx, opt.EmailLimit)
 		rep.Emails = &er
@@ -153,6 +163,14 @@ func (r *Reconciler) Run(ctx context.Context, opt Options) (*Report, error) {
 	slices.Sort(rep.AccessChanged)
 	rep.FinishedAt = r.now().UTC()
 	return rep, err
+}
+
+// nilIfEmpty is nil for "" (an SQL null), else s.
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func (r *Reconciler) now() time.Time {

@@ -174,7 +174,7 @@ func TestStoredButNotListed(t *testing.T) {
 	fntest.InsertSubscription(t, e.DB, fntest.Sub{ID: "sub_old", UserID: u, CustomerID: "cus_m", Status: "canceled"})
 	side.set() // the list is empty...
 	e.Proxy.Rewrite(http.MethodGet, "/v1/subscriptions/sub_late", func(req stripetest.Request, body map[string]any) {
-		fill(req, body, withDefaults(fntest.Sub{ID: "sub_late", UserID: u, CustomerID: "cus_m", PeriodEnd: late.PeriodEnd}))
+		fill(req, body, withDefaults(fntest.Sub{ID: "sub_late", UserID: u, CustomerID: "cus_m", PeriodEnd: late.PeriodEnd}), false)
 	}) // ...but sub_late exists,
 	e.Proxy.Fail(http.MethodGet, "/v1/subscriptions/sub_gone", http.StatusNotFound,
 		map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such subscription: 'sub_gone'"})

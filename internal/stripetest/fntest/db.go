@@ -29,6 +29,9 @@ type Sub struct {
 	CancelAtPeriodEnd                             bool
 	CancelAt                                      *time.Time
 	StateAt                                       time.Time
+	// Livemode is the row's Stripe mode (the functions under test run in
+	// test mode, so true is the other mode's row).
+	Livemode bool
 }
 
 // InsertSubscription inserts s as the superuser and returns it with its
@@ -58,10 +61,10 @@ func InsertSubscription(t testing.TB, db *testdb.DB, s Sub) Sub {
 		user = s.UserID
 	}
 	db.MustExec(t, `insert into public.subscriptions (id, user_id, customer_id, status, price_id, plan,
-		current_period_start, current_period_end, cancel_at_period_end, cancel_at, stripe_created, state_at)
+		current_period_start, current_period_end, cancel_at_period_end, cancel_at, stripe_created, state_at, livemode)
 		values ($1, $2, $3, $4, $5, $6, $7::timestamptz - interval '1 month', $7, $8, $9,
-		        now() - interval '40 days', $10)`,
-		s.ID, user, s.CustomerID, s.Status, s.PriceID, s.Plan, s.PeriodEnd, s.CancelAtPeriodEnd, s.CancelAt, s.StateAt)
+		        now() - interval '40 days', $10, $11)`,
+		s.ID, user, s.CustomerID, s.Status, s.PriceID, s.Plan, s.PeriodEnd, s.CancelAtPeriodEnd, s.CancelAt, s.StateAt, s.Livemode)
 	return s
 }
 
