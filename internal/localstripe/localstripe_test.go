@@ -101,8 +101,8 @@ func (f *fixture) checkout(t *testing.T, user string) (*stripe.Customer, *stripe
 	}
 	sp := &stripe.CheckoutSessionParams{Mode: stripe.String("subscription"), Customer: stripe.String(cus.ID),
 		ClientReferenceID: stripe.String(user), SuccessURL: stripe.String("http://app.test/ok?session_id={CHECKOUT_SESSION_ID}"),
-		CancelURL: stripe.String("http://app.test/pricing"),
-		LineItems: []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String("price_dev_standard"), Quantity: stripe.Int64(1)}},
+		CancelURL:        stripe.String("http://app.test/pricing"),
+		LineItems:        []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String("price_dev_standard"), Quantity: stripe.Int64(1)}},
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{}}
 	sp.AddMetadata("supabase_uid", user)
 	sp.SubscriptionData.AddMetadata("supabase_uid", user)
