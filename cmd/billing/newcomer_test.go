@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,5 +41,75 @@ func TestReconcileSummariesAgree(t *testing.T) {
 	}
 	if stdout[1] != "2" {
 		t.Fatalf("checked %s subscriptions, want 2 (the listed and the unlisted one)", stdout[1])
+	}
+}
+
+// `billing help` is an answer, not an error: exit 0; no command or an
+// unknown one is a usage error: exit 2.
+func TestHelpExitCodes(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"help"}, 0}, {[]string{"-h"}, 0}, {[]string{"--help"}, 0},
+		{nil, 2}, {[]string{"nope"}, 2}, {[]string{"token", "-h"}, 0},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var errOut strings.Builder
+			if got := runMain(context.Background(), tt.args, &errOut); got != tt.want {
+				t.Fatalf("exit %d, want %d\n%s", got, tt.want, errOut.String())
+			}
+			if len(tt.args) < 2 && !strings.Contains(errOut.String(), "usage") {
+				t.Fatalf("no usage printed: %q", errOut.String())
+			}
+		})
+	}
+}
+
+// Without a configured database, the operator commands say that the
+// local stack needs -dev.
+func TestOperatorCommandsSayDev(t *testing.T) {
+	for _, k := range []string{"DATABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_URL"} {
+		t.Setenv(k, "")
+	}
+	const user = "00000000-0000-4000-8000-000000000077"
+	for name, cmd := range map[string]func(context.Context, []string, *bytes.Buffer, *bytes.Buffer) error{
+		"status": statusRun, "reconcile": reconcileRun, "replay": replayRun,
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := map[string][]string{"status": {user}, "replay": {"-failed"}}[name]
+			_, _, err := run(t, cmd, args...)
+			if err == nil || !strings.Contains(err.Error(), "add -dev") {
+				t.Fatalf("error %v does not mention -dev", err)
+			}
+		})
+	}
+}
+
+// `billing token -user <new uuid>` creates the user, so that checkout
+// accepts the token.
+func TestTokenCreatesUser(t *testing.T) {
+	db := testdb.New(t)
+	t.Setenv("DATABASE_URL", db.URL)
+	t.Setenv("SUPABASE_JWT_SECRET", "a-local-secret-of-enough-length-0123456789")
+	t.Setenv("SUPABASE_URL", "")
+	const user = "00000000-0000-4000-8000-0000000000c1"
+	var out, errOut bytes.Buffer
+	if err := tokenCmd(context.Background(), []string{"-user", user, "-email", "c1@example.com"}, &out, &errOut); err != nil {
+		t.Fatalf("token: %v\n%s", err, errOut.String())
+	}
+	if strings.Count(strings.TrimSpace(out.String()), ".") != 2 {
+		t.Fatalf("not a token: %q", out.String())
+	}
+	var n int
+	if err := db.Conn(t).QueryRow(context.Background(), "select count(*) from auth.users where id = $1", user).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("user rows %d (%v); stderr %s", n, err, errOut.String())
+	}
+	out.Reset()
+	if err := tokenCmd(context.Background(), []string{"-user", "00000000-0000-4000-8000-0000000000c2", "-create=false"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Conn(t).QueryRow(context.Background(), "select count(*) from auth.users where id = '00000000-0000-4000-8000-0000000000c2'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("-create=false created the user (%d, %v)", n, err)
 	}
 }
