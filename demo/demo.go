@@ -27,6 +27,9 @@ type Config struct {
 	// Stripe's control endpoints and of the functions.
 	LocalStripePath string `json:"localStripePath"`
 	FunctionsPath   string `json:"functionsPath"`
+	// Prices maps each paid plan to its Stripe price (the local Stripe's
+	// portal-style plan change needs the price).
+	Prices map[string]string `json:"prices"`
 }
 
 // Handler serves the page at "/", its files under /demo/ and the config at

@@ -119,7 +119,7 @@ async function until(what, check, { refresh = true, ms = 15_000 } = {}) {
   }
 }
 
-test('the demo flow: free user, limit, checkout, paid access, cancel with grace, resume, end of period, 401s', async (t) => {
+test('the demo flow: free user, limit, checkout, paid access, cancel with grace, resume, plan change, end of period, 401s', async (t) => {
   await t.test('a call without a token shows the 401 clearly', async () => {
     await page.click('#refresh')
     const s = await until('missing token', (s) => s.result.includes('HTTP 401 missing_token'), { refresh: false })
@@ -187,6 +187,14 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
     await shot('06-resumed')
   })
 
+  await t.test('a plan change made in the portal arrives by webhook', async () => {
+    await page.selectOption('#portal-plan', 'premium')
+    await page.click('#portal-change')
+    const s = await until('premium', (s) => s.plan === 'premium' && s.limits === 'properties: unlimited')
+    assert.equal(s.subscribed, 'true')
+    await shot('07-portal-plan-change')
+  })
+
   await t.test('the end of a canceled period ends access', async () => {
     await page.click('#cancel')
     await until('grace again', (s) => s.cancel === 'true')
@@ -195,12 +203,12 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
     assert.match(s.flags, /hasMemberAccess=false/)
     assert.equal(s.limits, 'properties: 3')
     await page.waitForSelector('#webhooks li[data-type="customer.subscription.deleted"]')
-    await shot('07-ended')
+    await shot('08-ended')
   })
 
   await t.test('an expired token is a clear 401', async () => {
     await page.click('#signin-expired')
     await until('expired', (s) => s.result.includes('HTTP 401 token_expired'), { refresh: false })
-    await shot('08-token-expired')
+    await shot('09-token-expired')
   })
 })

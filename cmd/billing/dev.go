@@ -24,6 +24,7 @@ import (
 	"billing/internal/localstripe"
 	"billing/shared/auth"
 	"billing/shared/httpkit"
+	"billing/shared/plans"
 )
 
 // dataDir is the ignored folder of the checkout where `billing dev` keeps
@@ -173,8 +174,16 @@ func mountDev(ctx context.Context, mux *http.ServeMux, ls *localstripe.Server) e
 		api.Handler(mux)
 	}
 	mux.Handle("/client/", http.StripPrefix("/client/", http.FileServerFS(tsclient.Dist())))
+	prices := map[string]string{}
+	if cat, err := plans.Load(os.Getenv("BILLING_PLANS_FILE"), strings.ToLower(os.Getenv("STRIPE_MODE")), os.Getenv); err == nil {
+		for _, p := range cat.Plans {
+			if id, ok := cat.PriceID(p.ID); ok && cat.IsPaid(p.ID) {
+				prices[p.ID] = id
+			}
+		}
+	}
 	mux.Handle("/", demo.Handler(demo.Config{DemoUserID: DemoUserID, LocalStripe: ls != nil,
-		LocalStripePath: localstripe.Prefix, FunctionsPath: strings.TrimSuffix(httpkit.BasePath, "/")}))
+		LocalStripePath: localstripe.Prefix, FunctionsPath: strings.TrimSuffix(httpkit.BasePath, "/"), Prices: prices}))
 	return nil
 }
 

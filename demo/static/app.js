@@ -132,6 +132,19 @@ async function advance(outcome) {
   const s = await client.checkSubscription().catch(() => null)
   if (s) show(s)
 }
+// A plan change the customer makes in the Billing Portal: Stripe changes
+// the price and sends customer.subscription.updated; the webhook applies it.
+$('portal-change').onclick = async () => {
+  try {
+    const out = await localStripe('/change-price', { user: userId, price: cfg.prices[$('portal-plan').value] })
+    result('local Stripe: plan changed in the portal', out)
+  } catch (err) {
+    result(`local Stripe change-price: HTTP ${err.status}`, err.local ?? String(err), true)
+  }
+  await refreshWebhooks()
+  const s = await client.checkSubscription().catch(() => null)
+  if (s) show(s)
+}
 $('advance').onclick = () => advance('renew')
 $('advance-fail').onclick = () => advance('fail')
 
@@ -148,7 +161,7 @@ $('consume').onclick = async () => {
 }
 
 if (!cfg.localStripe) {
-  for (const id of ['pay', 'advance', 'advance-fail']) $(id).disabled = true
+  for (const id of ['pay', 'advance', 'advance-fail', 'portal-change']) $(id).disabled = true
 }
 await refreshWebhooks()
 document.body.dataset.ready = 'true'

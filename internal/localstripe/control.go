@@ -15,6 +15,7 @@ import (
 //	POST /checkout/{id}/pay  pay it (a form post redirects to the success URL)
 //	POST /pay                {"session"?: "cs_...", "user"?: "<uuid>"}: pay a session (the user's newest open one)
 //	POST /advance            {"subscription"?: "sub_...", "user"?: "<uuid>", "outcome"?: "renew"|"fail"}: end the period
+//	POST /change-price       {"subscription"?: "sub_...", "user"?: "<uuid>", "price": "price_..."}: a portal plan change
 //	GET  /events             {"deliveries": [...]}: the latest webhook deliveries
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, path string) {
 	switch {
@@ -47,6 +48,17 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, path strin
 			return
 		}
 		res, err := s.Advance(p.Subscription, strings.ToLower(p.User), p.Outcome)
+		s.writeResult(w, res, err, "no subscription that has not ended")
+	case path == "/change-price" && r.Method == http.MethodPost:
+		var p struct {
+			Subscription string `json:"subscription"`
+			User         string `json:"user"`
+			Price        string `json:"price"`
+		}
+		if !decode(w, r, &p) {
+			return
+		}
+		res, err := s.ChangePrice(p.Subscription, strings.ToLower(p.User), p.Price)
 		s.writeResult(w, res, err, "no subscription that has not ended")
 	case strings.HasPrefix(path, "/checkout/"):
 		s.serveCheckout(w, r, strings.TrimPrefix(path, "/checkout/"))

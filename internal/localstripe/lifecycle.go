@@ -205,6 +205,33 @@ func (s *Server) Advance(id, userID string, outcome Outcome) (AdvanceResult, err
 	return res, nil
 }
 
+// ChangePrice moves subscription id (or userID's newest one that has not
+// ended) to price, as a plan change in the Billing Portal does, and sends
+// customer.subscription.updated, waiting until the webhook answered.
+func (s *Server) ChangePrice(id, userID, price string) (AdvanceResult, error) {
+	s.mu.Lock()
+	sub := s.findSubscription(id, userID)
+	if sub == nil {
+		s.mu.Unlock()
+		return AdvanceResult{}, ErrNotFound
+	}
+	if sub.Status == "canceled" || price == "" || price == sub.PriceID {
+		s.mu.Unlock()
+		return AdvanceResult{}, ErrState
+	}
+	before := sub.json()
+	sub.PriceID = price
+	events := []event{s.newEvent("customer.subscription.updated", sub.json(), map[string]any{"items": before["items"]})}
+	err := s.save()
+	res := AdvanceResult{SubscriptionID: sub.ID, Status: sub.Status}
+	s.mu.Unlock()
+	if err != nil {
+		return res, err
+	}
+	res.Deliveries = s.send(events)
+	return res, nil
+}
+
 // PayResult is what Pay did.
 type PayResult struct {
 	SessionID      string     `json:"sessionId"`

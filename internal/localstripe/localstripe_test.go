@@ -204,20 +204,34 @@ func TestLifecycle(t *testing.T) {
 		}
 		f.rc.waitTypes(t, 6)
 	})
+	t.Run("plan change as the portal makes it", func(t *testing.T) {
+		if _, err := f.srv.ChangePrice("", user, "price_dev_premium"); err != localstripe.ErrState {
+			t.Fatalf("a change to the same price: %v, want ErrState", err)
+		}
+		r, err := f.srv.ChangePrice("", user, "price_dev_standard")
+		if err != nil || len(r.Deliveries) != 1 || r.Deliveries[0].Type != "customer.subscription.updated" {
+			t.Fatalf("change: %+v %v", r, err)
+		}
+		got, err := f.api.Subscriptions.Get(sub.ID, nil)
+		if err != nil || got.Items.Data[0].Price.ID != "price_dev_standard" {
+			t.Fatalf("after the change: %+v %v", got, err)
+		}
+		f.rc.waitTypes(t, 7)
+	})
 	t.Run("failed renewal, then paid", func(t *testing.T) {
 		r, err := f.srv.Advance("", user, localstripe.Fail)
 		if err != nil || r.Status != "past_due" {
 			t.Fatalf("advance fail: %+v %v", r, err)
 		}
-		types := f.rc.waitTypes(t, 8)
-		if types[6] != "invoice.payment_failed" || types[7] != "customer.subscription.updated" {
+		types := f.rc.waitTypes(t, 9)
+		if types[7] != "invoice.payment_failed" || types[8] != "customer.subscription.updated" {
 			t.Fatalf("events %v", types)
 		}
 		r, err = f.srv.Advance(sub.ID, "", localstripe.Renew)
 		if err != nil || r.Status != "active" {
 			t.Fatalf("advance renew: %+v %v", r, err)
 		}
-		f.rc.waitTypes(t, 10)
+		f.rc.waitTypes(t, 11)
 	})
 	t.Run("end of a canceled period", func(t *testing.T) {
 		if _, err := f.api.Subscriptions.Update(sub.ID, &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)}); err != nil {
@@ -227,8 +241,8 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || r.Status != "canceled" {
 			t.Fatalf("advance: %+v %v", r, err)
 		}
-		types := f.rc.waitTypes(t, 12)
-		if types[11] != "customer.subscription.deleted" {
+		types := f.rc.waitTypes(t, 13)
+		if types[12] != "customer.subscription.deleted" {
 			t.Fatalf("events %v", types)
 		}
 		got, err := f.api.Subscriptions.Get(sub.ID, nil)
@@ -260,7 +274,7 @@ func TestLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer again.Close()
-		if len(again.Deliveries()) != 12 {
+		if len(again.Deliveries()) != 13 {
 			t.Fatalf("deliveries after restart: %d", len(again.Deliveries()))
 		}
 	})
