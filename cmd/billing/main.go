@@ -25,6 +25,8 @@ func commands() []command {
 		{"migrate", "apply migrations/ to DATABASE_URL", runMigrate},
 		{"token", "mint a dev access token (and create the user locally): token [-user UUID] [-email E] [-ttl 1h] [-create=false]", runToken},
 		{"testenv", "testenv -- CMD...: run CMD with a throwaway Postgres and stripe-mock", runTestenv},
+		{"pay", "pay [-user UUID] [-session cs_..]: the local Stripe of `make dev` pays a Checkout Session (and sends its webhook events)", runPay},
+		{"advance", "advance [-user UUID] [-subscription sub_..] [-fail]: the local Stripe ends a subscription's period (renews, fails, or ends a cancel)", runAdvance},
 		{"trigger", "trigger <event type> [-user UUID] [-plan P] [-url URL]: send a signed sample Stripe event", runTrigger},
 		{"reconcile", "reconcile [-apply] [-user UUID]: compare Stripe with the database (dry run), -apply to fix", runReconcile},
 		{"replay", "replay [-id evt_..] [-type T -since T -until T] [-failed]: re-apply stored Stripe events", runReplay},

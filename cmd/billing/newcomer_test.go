@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
+	"billing/internal/localstripe"
+	"billing/internal/stripetest"
 	"billing/internal/stripetest/fntest"
 	"billing/internal/testdb"
+	"billing/shared/stripeclient"
 )
 
 // The last summary on stderr and the report on stdout of one reconcile run
@@ -111,5 +118,49 @@ func TestTokenCreatesUser(t *testing.T) {
 	}
 	if err := db.Conn(t).QueryRow(context.Background(), "select count(*) from auth.users where id = '00000000-0000-4000-8000-0000000000c2'").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("-create=false created the user (%d, %v)", n, err)
+	}
+}
+
+// `billing pay` and `billing advance` drive the local Stripe of a running
+// dev server: the user's newest session is paid, their period ended.
+func TestPayAndAdvanceCommands(t *testing.T) {
+	const user = "00000000-0000-4000-8000-0000000000d1"
+	ls, err := localstripe.New(localstripe.Options{Upstream: stripetest.MockURL(t), PublicURL: "http://127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	mux := http.NewServeMux()
+	mux.Handle(localstripe.Prefix+"/", ls)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	api := stripeclient.New(stripetest.Key, srv.URL+localstripe.Prefix, nil, nil)
+	cp := &stripe.CustomerParams{}
+	cp.AddMetadata("supabase_uid", user)
+	cus, err := api.Customers.New(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &stripe.CheckoutSessionParams{Mode: stripe.String("subscription"), Customer: stripe.String(cus.ID),
+		SuccessURL: stripe.String("http://app.test/ok"), CancelURL: stripe.String("http://app.test/no"),
+		LineItems: []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String("price_dev_standard"), Quantity: stripe.Int64(1)}}}
+	if _, err := api.CheckoutSessions.New(sp); err != nil {
+		t.Fatal(err)
+	}
+	cmd := func(name string) func(context.Context, []string, *bytes.Buffer, *bytes.Buffer) error {
+		return func(ctx context.Context, args []string, out, errOut *bytes.Buffer) error {
+			return localStripeCmd(ctx, name, args, out, errOut)
+		}
+	}
+	out, _, err := run(t, cmd("pay"), "-url", srv.URL, "-user", user)
+	if err != nil || !strings.Contains(out, `"subscriptionId": "sub_`) {
+		t.Fatalf("pay: %v\n%s", err, out)
+	}
+	out, _, err = run(t, cmd("advance"), "-url", srv.URL, "-user", user, "-fail")
+	if err != nil || !strings.Contains(out, `"status": "past_due"`) {
+		t.Fatalf("advance -fail: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, cmd("pay"), "-url", srv.URL, "-user", user); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("paying with no open session: %v", err)
 	}
 }
