@@ -12,23 +12,52 @@ ENV ?= dev
 # (then deploy with BillingPlansFile=/var/task/plans.json); empty = embedded default.
 PLANS_FILE ?=
 
-.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy
+.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy node-deps chromium test-client test-e2e
 
-## dev: the whole stack on one machine (Postgres, stripe-mock, migrations, all functions)
+# dev and serve run the built tool itself (not `go run`, which exits 1 on
+# Ctrl-C and makes make print an error): Ctrl-C stops them cleanly.
+BILLING_BIN := .bin/billing
+
+## dev: the whole stack on one machine (Postgres, local Stripe over stripe-mock, migrations, all functions, demo page at /)
 dev:
-	$(BILLING) dev
+	@$(GO) build -o $(BILLING_BIN) ./cmd/billing && exec $(BILLING_BIN) dev
 
 ## serve: every function on PORT, configured only from the environment
 serve:
-	$(BILLING) serve
+	@$(GO) build -o $(BILLING_BIN) ./cmd/billing && exec $(BILLING_BIN) serve
 
 ## migrate: apply migrations/ to DATABASE_URL
 migrate:
 	$(BILLING) migrate
 
-## test: lint, then every test against a throwaway Postgres and stripe-mock
+## test: lint, then every test against a throwaway Postgres and stripe-mock, the TypeScript client's checks and the browser test
 test: lint
 	$(BILLING) testenv -- $(GO) test -count=1 -timeout 8m ./...
+	$(MAKE) --no-print-directory test-client test-e2e
+
+# Node.js and npm (Debian's packages, with apt-get when root and missing),
+# then the pinned npm packages of package-lock.json (npm ci).
+node-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; \
+	  else echo "node and npm are needed: sudo apt-get install -y nodejs npm"; exit 1; fi; fi
+	npm ci --prefix clients/typescript --no-audit --no-fund --loglevel=error
+	npm ci --prefix e2e --no-audit --no-fund --loglevel=error
+
+# Debian's chromium for the browser test (no browser download).
+CHROMIUM_PATH ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM_PATH)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	  else echo "chromium is needed for the browser test: sudo apt-get install -y chromium"; exit 1; fi; fi
+
+## test-client: the TypeScript client type-checks (tsc --noEmit) and its committed dist/ is what tsc makes of src/
+test-client: node-deps
+	cd clients/typescript && node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit && node check-dist.mjs
+
+## test-e2e: the demo page end to end in chromium (playwright-core) against billing dev, a throwaway Postgres and the local Stripe
+test-e2e: node-deps chromium
+	CHROMIUM_PATH=$(CHROMIUM_PATH) $(BILLING) testenv -- npm --prefix e2e test
 
 ## lint: gofmt, go vet, staticcheck (pinned in go.mod's tool block), and every function compiles for WASI
 lint:

@@ -12,8 +12,8 @@ import (
 
 // buildAll mounts every function at /functions/v1/<name>. A function whose
 // configuration is incomplete answers 503 with the reason, so the others
-// still run.
-func buildAll(ctx context.Context, log *slog.Logger) (http.Handler, func()) {
+// still run. The caller mounts "/" (serve: a JSON 404; dev: the demo page).
+func buildAll(ctx context.Context, log *slog.Logger) (*http.ServeMux, func()) {
 	mux := http.NewServeMux()
 	var closers []func()
 	for _, s := range registry.All() {
@@ -31,7 +31,6 @@ func buildAll(ctx context.Context, log *slog.Logger) (http.Handler, func()) {
 		}
 		httpkit.Mount(mux, s.Name, h)
 	}
-	mux.Handle("/", httpkit.NotFound())
 	return mux, func() {
 		for _, c := range closers {
 			c()
@@ -42,7 +41,8 @@ func buildAll(ctx context.Context, log *slog.Logger) (http.Handler, func()) {
 func runServe(ctx context.Context, _ []string) error {
 	log := httpkit.NewLogger(getenv("LOG_LEVEL", ""))
 	slog.SetDefault(log)
-	h, closeAll := buildAll(ctx, log)
+	mux, closeAll := buildAll(ctx, log)
 	defer closeAll()
-	return httpkit.Serve(ctx, "127.0.0.1:"+getenv("PORT", "54321"), h, log)
+	mux.Handle("/", httpkit.NotFound())
+	return httpkit.Serve(ctx, "127.0.0.1:"+getenv("PORT", "54321"), mux, log)
 }

@@ -284,7 +284,7 @@ func TestReplayAndStatusCommands(t *testing.T) {
 }
 
 func TestDevEnvFillsOnlyWhatIsUnset(t *testing.T) {
-	for _, k := range []string{"DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_MODE", "DEV_DB_PORT", "DEV_STRIPE_MOCK_PORT"} {
+	for _, k := range []string{"DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_MODE", "DEV_DB_PORT", "DEV_STRIPE_MOCK_PORT", "PORT"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("DEV_DB_PORT", "6000")
@@ -293,8 +293,9 @@ func TestDevEnvFillsOnlyWhatIsUnset(t *testing.T) {
 	if got := getenv("DATABASE_URL", ""); got != "postgres://postgres@127.0.0.1:6000/billing?sslmode=disable" {
 		t.Errorf("DATABASE_URL = %q", got)
 	}
-	if getenv("STRIPE_SECRET_KEY", "") != "sk_test_stripemock" || getenv("STRIPE_API_BASE", "") != "http://127.0.0.1:12111" {
-		t.Errorf("stripe-mock not chosen")
+	// The local Stripe of `billing dev` (state kept, validated by stripe-mock).
+	if getenv("STRIPE_SECRET_KEY", "") != "sk_test_localstripe" || getenv("STRIPE_API_BASE", "") != "http://127.0.0.1:54321/local-stripe" {
+		t.Errorf("the local Stripe not chosen: %s %s", getenv("STRIPE_SECRET_KEY", ""), getenv("STRIPE_API_BASE", ""))
 	}
 	t.Setenv("STRIPE_SECRET_KEY", "sk_test_real")
 	t.Setenv("STRIPE_API_BASE", "")

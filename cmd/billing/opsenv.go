@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"billing/internal/localstripe"
 	"billing/shared/config"
 	"billing/shared/function"
 )
@@ -16,8 +17,8 @@ import (
 // The operator commands (reconcile, replay, status, trigger) read the same
 // environment as the functions. With -dev they fill what is unset from the
 // local stack `billing dev` runs: its secrets in .data/dev.env, its Postgres
-// (DEV_DB_PORT, default 54322, database billing) and its stripe-mock
-// (DEV_STRIPE_MOCK_PORT, default 12111).
+// (DEV_DB_PORT, default 54322, database billing) and its local Stripe
+// (on PORT, default 54321, under /local-stripe).
 
 // devFlag adds -dev to fs.
 func devFlag(fs *flag.FlagSet) *bool {
@@ -35,8 +36,10 @@ func applyDevEnv() {
 	}
 	setDefault("DATABASE_URL", fmt.Sprintf("postgres://postgres@127.0.0.1:%s/billing?sslmode=disable", getenv("DEV_DB_PORT", "54322")))
 	if os.Getenv("STRIPE_SECRET_KEY") == "" {
-		os.Setenv("STRIPE_SECRET_KEY", "sk_test_stripemock")
-		setDefault("STRIPE_API_BASE", "http://127.0.0.1:"+getenv("DEV_STRIPE_MOCK_PORT", "12111"))
+		// The local Stripe of `billing dev` (it keeps the state and
+		// validates at stripe-mock).
+		os.Setenv("STRIPE_SECRET_KEY", "sk_test_localstripe")
+		setDefault("STRIPE_API_BASE", "http://127.0.0.1:"+getenv("PORT", "54321")+localstripe.Prefix)
 	}
 }
 
@@ -45,7 +48,7 @@ func applyDevEnv() {
 func opsDeps(ctx context.Context, needs config.Need, stderr io.Writer) (*function.Deps, error) {
 	cfg, err := config.FromEnv(needs)
 	if err != nil {
-		return nil, err
+		return nil, withDevHint(err)
 	}
 	level := slog.LevelWarn
 	if l := os.Getenv("LOG_LEVEL"); l != "" {
@@ -54,7 +57,21 @@ func opsDeps(ctx context.Context, needs config.Need, stderr io.Writer) (*functio
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	// Handlers log through httpkit.Logger, which falls back to the default.
 	slog.SetDefault(log)
-	return function.NewDeps(ctx, cfg, log)
+	deps, err := function.NewDeps(ctx, cfg, log)
+	if err != nil {
+		return nil, withDevHint(err)
+	}
+	return deps, nil
+}
+
+// withDevHint adds to an operator command's configuration error that the
+// local stack needs -dev, when the database is not configured (the usual
+// cause: the command was run next to `make dev` without -dev).
+func withDevHint(err error) error {
+	if os.Getenv("DATABASE_URL") != "" || os.Getenv("SUPABASE_SERVICE_ROLE_KEY") != "" {
+		return err
+	}
+	return fmt.Errorf("%w\n(against the local stack of `make dev`, add -dev: it reads .data/dev.env and uses its PostgreSQL and local Stripe)", err)
 }
 
 // parseWithPositional parses fs over args where positional arguments may

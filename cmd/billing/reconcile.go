@@ -69,9 +69,16 @@ func reconcileCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	start := time.Now()
 	rep, err := r.Run(ctx, reconcile.Options{Apply: *apply, UserID: strings.ToLower(*user), SkipEmails: skipEmails,
 		Progress: func(p reconcile.Progress) {
-			fmt.Fprintf(stderr, "reconcile: %d subscriptions checked, %d differences (%s)\n",
+			fmt.Fprintf(stderr, "reconcile: %d subscriptions checked so far, %d differences so far (%s)\n",
 				p.Checked, p.Changes, time.Since(start).Round(time.Millisecond))
 		}})
+	if rep != nil {
+		// The progress lines stop after Stripe's last page; the run then
+		// also checks the stored subscriptions Stripe did not list. The
+		// final line says what the report says.
+		fmt.Fprintf(stderr, "reconcile: done: %d subscriptions checked, %d differences (%s)\n",
+			rep.Checked, len(rep.Changes), time.Since(start).Round(time.Millisecond))
+	}
 	if rep != nil {
 		if *asJSON {
 			enc := json.NewEncoder(stdout)

@@ -125,9 +125,12 @@ func StartPostgres(ctx context.Context, dataDir string, port int, fast bool, log
 			return nil, fmt.Errorf("initdb: %w", err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, "postmaster.pid")); err == nil {
-		// A server left running (or a crash): stop it before starting ours.
-		_ = p.run(ctx, "pg_ctl", "-D", dataDir, "-m", "fast", "-w", "stop")
+	if pid := runningPostmaster(dataDir); pid != 0 {
+		// A live server on this folder belongs to someone else (another
+		// `make dev`): never stop it. A postmaster.pid of a dead process
+		// (a crash) is left to pg_ctl start, which replaces it.
+		return nil, fmt.Errorf("a PostgreSQL server (pid %d, %s) is already running on %s: is another `make dev` running? Stop it first, or set DATABASE_URL",
+			pid, processName(strconv.Itoa(pid)), dataDir)
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200", port, dataDir)
 	if fast {

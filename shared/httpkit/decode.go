@@ -66,6 +66,10 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 		if errors.As(err, &te) && te.Field != "" {
 			return BadRequest("Field %q must be a %s.", te.Field, jsonKind(te.Type.Kind().String()))
 		}
+		if errors.As(err, &te) {
+			// The body is JSON, but not an object (an array, a string...).
+			return BadRequest("The request body must be a JSON object, not a JSON %s.", te.Value).WithCause(err)
+		}
 		return BadRequest("The request body is not valid JSON.").WithCause(err)
 	}
 	if dec.More() {

@@ -19,6 +19,8 @@ type Error struct {
 	Code    string
 	Message string
 	Cause   error
+	// allow is the Allow header of a 405 made by Methods.
+	allow []string
 }
 
 // Error implements error. It includes the cause for logs.

@@ -57,7 +57,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		log.InfoContext(r.Context(), "request rejected", attrs...)
 	}
 	if e.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {
-		w.Header().Set("Allow", "POST, OPTIONS")
+		allow := "POST, OPTIONS"
+		if len(e.allow) > 0 {
+			allow = strings.Join(e.allow, ", ") + ", OPTIONS"
+		}
+		w.Header().Set("Allow", allow)
 	}
 	WriteJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message})
 }
@@ -84,7 +88,8 @@ func Methods(r *http.Request, allowed ...string) error {
 		}
 	}
 	return &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
-		Message: fmt.Sprintf("Method %s is not allowed here; use %s.", r.Method, strings.Join(allowed, " or "))}
+		Message: fmt.Sprintf("Method %s is not allowed here; use %s.", r.Method, strings.Join(allowed, " or ")),
+		allow:   allowed}
 }
 
 type ctxKey int
