@@ -325,7 +325,10 @@ func TestJWKSConcurrentUnknownKids(t *testing.T) {
 			checkErr(t, err, httpkit.CodeInvalidToken, "not among", tokens[i])
 		})
 	}
-	if got := srv.Requests(); got > 2 {
-		t.Errorf("JWKS requests = %d for a flood of unknown kids, want at most 2", got)
+	// The first fetch, one refresh at once, and one at the next slot for
+	// the tokens that arrived while that refresh was under way (they may
+	// carry a key published a moment ago): never one per token.
+	if got := srv.Requests(); got > 3 {
+		t.Errorf("JWKS requests = %d for a flood of unknown kids, want at most 3", got)
 	}
 }
