@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,6 +47,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		log.ErrorContext(r.Context(), "request failed", attrs...)
 	} else {
 		log.InfoContext(r.Context(), "request rejected", attrs...)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	if e.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {
 		w.Header().Set("Allow", "POST, OPTIONS")
@@ -84,7 +88,15 @@ const (
 	loggerKey ctxKey = iota
 	requestIDKey
 	platformRequestIDKey
+	functionKey
 )
+
+// FunctionName returns the URL name of the function serving the request,
+// as given to Middleware, or "".
+func FunctionName(ctx context.Context) string {
+	s, _ := ctx.Value(functionKey).(string)
+	return s
+}
 
 // Logger returns the request's logger (with request ID and function name),
 // or slog.Default.
@@ -150,6 +162,7 @@ func Middleware(function string, base *slog.Logger, next http.Handler) http.Hand
 			log = log.With("client_request_id", client)
 		}
 		ctx := context.WithValue(WithLogger(r.Context(), log), requestIDKey, id)
+		ctx = context.WithValue(ctx, functionKey, function)
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
