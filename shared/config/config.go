@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 )
@@ -77,9 +76,11 @@ type Getenv func(string) string
 // dynamic template in SENDGRID_TEMPLATE_<KIND>.
 var EmailKinds = []string{"welcome", "payment_failed", "cancellation_scheduled", "subscription_ended"}
 
-// FromEnv reads the configuration that needs asks for from os.Getenv and
+// FromEnv reads the configuration that needs asks for from os.Getenv (and,
+// when BILLING_SECRETS_ID is set, from that Secrets Manager secret through
+// the Parameters and Secrets Lambda extension; see SecretsIDVar) and
 // validates it.
-func FromEnv(needs Need) (*Config, error) { return Load(os.Getenv, needs) }
+func FromEnv(needs Need) (*Config, error) { return fromEnv(needs) }
 
 // Load reads the configuration that needs asks for from getenv and
 // validates it.
