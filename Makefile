@@ -12,7 +12,7 @@ ENV ?= dev
 # (then deploy with BillingPlansFile=/var/task/plans.json); empty = embedded default.
 PLANS_FILE ?=
 
-.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy
+.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy fuzz fuzz-short
 
 ## dev: the whole stack on one machine (Postgres, stripe-mock, migrations, all functions)
 dev:
@@ -26,9 +26,27 @@ serve:
 migrate:
 	$(BILLING) migrate
 
-## test: lint, then every test against a throwaway Postgres and stripe-mock
+## test: lint, then every test against a throwaway Postgres and stripe-mock, then a short fuzz of every target
 test: lint
 	$(BILLING) testenv -- $(GO) test -count=1 -timeout 8m ./...
+	$(MAKE) fuzz-short
+
+# The fuzz targets (internal/fuzz; seed corpora in its testdata/fuzz/).
+FUZZ_PKG := ./internal/fuzz
+FUZZTIME ?= 60s
+fuzz-targets = $$($(GO) test -list '^Fuzz' $(FUZZ_PKG) | grep '^Fuzz')
+run-fuzz = @for f in $(fuzz-targets); do \
+	  echo "fuzz $$f for $(1)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(1) $(FUZZ_PKG) || exit 1; \
+	done
+
+## fuzz: every fuzz target for FUZZTIME (default 60s each); new failing inputs land in internal/fuzz/testdata/fuzz
+fuzz:
+	$(call run-fuzz,$(FUZZTIME))
+
+# fuzz-short: every fuzz target for 3 s (part of make test)
+fuzz-short:
+	$(call run-fuzz,3s)
 
 ## lint: gofmt, go vet, staticcheck (pinned in go.mod's tool block), and every function compiles for WASI
 lint:
