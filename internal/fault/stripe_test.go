@@ -30,7 +30,9 @@ func TestStripeFailsDuringCheckout(t *testing.T) {
 		name  string
 		fault func(e *fntest.Env)
 	}{
-		{"500 on the customer", func(e *fntest.Env) { e.Proxy.Fail(http.MethodPost, "/v1/customers", 500, map[string]any{"type": "api_error", "message": "boom"}) }},
+		{"500 on the customer", func(e *fntest.Env) {
+			e.Proxy.Fail(http.MethodPost, "/v1/customers", 500, map[string]any{"type": "api_error", "message": "boom"})
+		}},
 		{"429 on the session", func(e *fntest.Env) {
 			e.Proxy.Fail(http.MethodPost, "/v1/checkout/sessions", 429, map[string]any{"type": "rate_limit_error", "message": "slow down"})
 		}},
