@@ -131,13 +131,15 @@ func TestSoak(t *testing.T) {
 		users = append(users, u)
 	}
 	var cancelTokens []string
-	for i := 0; i < 6; i++ {
+	// Enough users that the per-user rate limit (20 a minute) leaves most
+	// checkouts and cancels to reach Stripe.
+	for i := 0; i < 24; i++ {
 		u, tok := cancels.Subscribe(t, fmt.Sprintf("soakcancel%d", i), fntest.Sub{Status: "active"})
 		users = append(users, u)
 		cancelTokens = append(cancelTokens, tok)
 	}
 	var buyers []string
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 24; i++ {
 		u := db.CreateUser(t, "")
 		users = append(users, u)
 		buyers = append(buyers, buy.Token(t, u, ""))
@@ -246,7 +248,7 @@ func TestSoak(t *testing.T) {
 			if err != nil || (code != http.StatusOK && code != http.StatusTooManyRequests) {
 				f.unexpected.Add(1)
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 	wg.Wait()
