@@ -12,7 +12,7 @@ ENV ?= dev
 # (then deploy with BillingPlansFile=/var/task/plans.json); empty = embedded default.
 PLANS_FILE ?=
 
-.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy node-deps chromium test-client test-e2e
+.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy node-deps chromium test-client test-e2e fuzz fuzz-short
 
 # dev and serve run the built tool itself (not `go run`, which exits 1 on
 # Ctrl-C and makes make print an error): Ctrl-C stops them cleanly.
@@ -30,10 +30,10 @@ serve:
 migrate:
 	$(BILLING) migrate
 
-## test: lint, then every test against a throwaway Postgres and stripe-mock, the TypeScript client's checks and the browser test
+## test: lint, then every test against a throwaway Postgres and stripe-mock, a short fuzz of every target, the TypeScript client's checks and the browser test
 test: lint
 	$(BILLING) testenv -- $(GO) test -count=1 -timeout 8m ./...
-	$(MAKE) --no-print-directory test-client test-e2e
+	$(MAKE) --no-print-directory fuzz-short test-client test-e2e
 
 # Node.js and npm (Debian's packages, with apt-get when root and missing),
 # then the pinned npm packages of package-lock.json (npm ci).
@@ -58,6 +58,25 @@ test-client: node-deps
 ## test-e2e: the demo page end to end in chromium (playwright-core) against billing dev, a throwaway Postgres and the local Stripe
 test-e2e: node-deps chromium
 	CHROMIUM_PATH=$(CHROMIUM_PATH) $(BILLING) testenv -- npm --prefix e2e test
+
+# The fuzz targets (internal/fuzz, and stripesync's scanner against encoding/json;
+# seed corpora in their testdata/fuzz/).
+FUZZ_PKGS := ./internal/fuzz ./shared/stripesync
+FUZZTIME ?= 60s
+run-fuzz = @for p in $(FUZZ_PKGS); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "fuzz $$p $$f for $(1)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(1) $$p || exit 1; \
+	  done; \
+	done
+
+## fuzz: every fuzz target for FUZZTIME (default 60s each); new failing inputs land in internal/fuzz/testdata/fuzz
+fuzz:
+	$(call run-fuzz,$(FUZZTIME))
+
+# fuzz-short: every fuzz target for 3 s (part of make test)
+fuzz-short:
+	$(call run-fuzz,3s)
 
 ## lint: gofmt, go vet, staticcheck (pinned in go.mod's tool block), and every function compiles for WASI
 lint:

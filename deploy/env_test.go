@@ -155,6 +155,8 @@ func fakeSecret(name, mode string) string {
 		return "whsec_deploytest"
 	case "RECONCILE_TOKEN":
 		return strings.Repeat("0123456789abcdef", 4)
+	case "SUPABASE_JWT_SECRET": // at least config.MinJWTSecretLen characters
+		return "supabase-jwt-secret-deploytest-0123456789"
 	case "DATABASE_URL":
 		return "postgres://postgres.ref:pw@aws-0-ap-northeast-1.pooler.supabase.com:6543/postgres"
 	}

@@ -69,6 +69,10 @@ type Config struct {
 	Leeway time.Duration
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Admit, when set, is asked by FromRequest about every user whose
+	// token verified; its error is FromRequest's answer. The functions use
+	// it for the per-user rate limit (see shared/ratelimit).
+	Admit func(ctx context.Context, u User) error
 }
 
 // User is the signed-in user a verified access token names.
@@ -94,6 +98,7 @@ type Verifier struct {
 	jwks   *jwksCache
 	leeway time.Duration
 	now    func() time.Time
+	admit  func(ctx context.Context, u User) error
 }
 
 // NewVerifier checks cfg and returns a Verifier. It does not fetch the JWKS:
@@ -102,7 +107,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Leeway < 0 {
 		return nil, errors.New("auth: Leeway must not be negative")
 	}
-	v := &Verifier{leeway: cfg.Leeway, now: cfg.Now}
+	v := &Verifier{leeway: cfg.Leeway, now: cfg.Now, admit: cfg.Admit}
 	if v.leeway == 0 {
 		v.leeway = DefaultLeeway
 	}
@@ -170,7 +175,16 @@ func (v *Verifier) FromRequest(r *http.Request) (User, error) {
 	if token == "" {
 		return User{}, missingToken(msgEmptyBearer)
 	}
-	return v.Verify(r.Context(), token)
+	u, err := v.Verify(r.Context(), token)
+	if err != nil {
+		return User{}, err
+	}
+	if v.admit != nil {
+		if err := v.admit(r.Context(), u); err != nil {
+			return User{}, err
+		}
+	}
+	return u, nil
 }
 
 // Verify checks token and returns the signed-in user it names. Errors are

@@ -7,8 +7,8 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 )
@@ -76,9 +76,11 @@ type Getenv func(string) string
 // dynamic template in SENDGRID_TEMPLATE_<KIND>.
 var EmailKinds = []string{"welcome", "payment_failed", "cancellation_scheduled", "subscription_ended"}
 
-// FromEnv reads the configuration that needs asks for from os.Getenv and
+// FromEnv reads the configuration that needs asks for from os.Getenv (and,
+// when BILLING_SECRETS_ID is set, from that Secrets Manager secret through
+// the Parameters and Secrets Lambda extension; see SecretsIDVar) and
 // validates it.
-func FromEnv(needs Need) (*Config, error) { return Load(os.Getenv, needs) }
+func FromEnv(needs Need) (*Config, error) { return fromEnv(needs) }
 
 // Load reads the configuration that needs asks for from getenv and
 // validates it.
@@ -160,9 +162,17 @@ func (c *Config) Validate() error {
 		if err := checkURL("SUPABASE_URL", c.SupabaseURL, "http", "https"); err != nil {
 			return err
 		}
+		// The service key and the JWKS travel to SUPABASE_URL: never in
+		// clear, except to a stand-in on this machine.
+		if err := requireTLS("SUPABASE_URL", c.SupabaseURL); err != nil {
+			return err
+		}
 	}
 	if n&NeedAuth != 0 && c.JWTSecret == "" && c.SupabaseURL == "" {
 		return fmt.Errorf("config: SUPABASE_JWT_SECRET is not set (or set SUPABASE_URL to verify tokens with the project's JWKS)")
+	}
+	if n&NeedAuth != 0 && c.JWTSecret != "" && len(c.JWTSecret) < MinJWTSecretLen {
+		return fmt.Errorf("config: SUPABASE_JWT_SECRET must be at least %d characters (Supabase's is; a short one can be guessed)", MinJWTSecretLen)
 	}
 	if n&NeedStripe != 0 && c.StripeSecretKey == "" {
 		return fmt.Errorf("config: STRIPE_SECRET_KEY is not set")
@@ -176,7 +186,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if n&NeedStripe != 0 {
-		if km := modeOfKey(c.StripeSecretKey); km != "" && km != c.Mode && c.StripeAPIBase == "" {
+		// A stand-in on this machine (stripe-mock) takes any key; a real
+		// Stripe API base does not excuse a key of the other mode.
+		if km := modeOfKey(c.StripeSecretKey); km != "" && km != c.Mode && !(c.StripeAPIBase != "" && IsLoopbackURL(c.StripeAPIBase)) {
 			return fmt.Errorf("config: STRIPE_SECRET_KEY is a %s key but STRIPE_MODE is %q", km, c.Mode)
 		}
 		if c.StripeAPIBase != "" {
@@ -226,6 +238,10 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// MinJWTSecretLen is the shortest SUPABASE_JWT_SECRET accepted: Supabase's
+// legacy secrets are 32 characters or more.
+const MinJWTSecretLen = 32
 
 // MinReconcileTokenLen is the shortest RECONCILE_TOKEN accepted.
 const MinReconcileTokenLen = 32
@@ -285,6 +301,33 @@ func checkURL(name, raw string, schemes ...string) error {
 		return fmt.Errorf("config: %s must be a %s URL", name, strings.Join(schemes, " or "))
 	}
 	return nil
+}
+
+// requireTLS refuses a plain http:// URL unless it names a loopback host.
+func requireTLS(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("config: %s must be an https URL", name)
+	}
+	if u.Scheme == "http" && !IsLoopbackURL(raw) {
+		return fmt.Errorf("config: %s must be https:// (plain http:// is accepted only for localhost or 127.0.0.1 stand-ins), got host %q", name, u.Hostname())
+	}
+	return nil
+}
+
+// IsLoopbackURL reports whether raw is a URL whose host is localhost or a
+// loopback IP address: a stand-in on this machine.
+func IsLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if strings.EqualFold(h, "localhost") || strings.HasSuffix(strings.ToLower(h), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func splitList(s string) []string {

@@ -11,7 +11,7 @@ func env(m map[string]string) Getenv { return func(k string) string { return m[k
 func base() map[string]string {
 	return map[string]string{
 		"DATABASE_URL":          "postgres://u@127.0.0.1:5432/db",
-		"SUPABASE_JWT_SECRET":   "secret",
+		"SUPABASE_JWT_SECRET":   "a-jwt-secret-of-at-least-32-characters",
 		"STRIPE_SECRET_KEY":     "sk_test_abc",
 		"STRIPE_WEBHOOK_SECRET": "whsec_one, whsec_two",
 		"SITE_URL":              "https://app.example/",
@@ -52,6 +52,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"sendgrid without from", with(base(), "SENDGRID_API_KEY", "SG.x"), NeedEmail, "EMAIL_FROM"},
 		{"bad locale", with(base(), "EMAIL_LOCALE", "fr"), NeedEmail, "EMAIL_LOCALE"},
 		{"bad supabase url", with(base(), "SUPABASE_URL", "ftp://x"), all, "SUPABASE_URL"},
+		{"supabase url over plain http", with(base(), "SUPABASE_URL", "http://abc.supabase.co"), NeedDatabase, "SUPABASE_URL"},
+		{"supabase url over plain http, auth only", with(base(), "SUPABASE_URL", "http://10.0.0.5:54321"), NeedAuth, "SUPABASE_URL"},
+		{"short jwt secret", with(base(), "SUPABASE_JWT_SECRET", "short-secret"), NeedAuth, "SUPABASE_JWT_SECRET"},
+		{"live key in test mode behind a remote api base", with(base(), "STRIPE_SECRET_KEY", "sk_live_x", "STRIPE_MODE", "test", "STRIPE_API_BASE", "https://proxy.example"), NeedStripe, "STRIPE_SECRET_KEY"},
+		{"test key in live mode behind a remote api base", with(base(), "STRIPE_MODE", "live", "STRIPE_API_BASE", "https://api.stripe.com"), NeedStripe, "STRIPE_SECRET_KEY"},
 		{"bad portal url", with(base(), "STRIPE_BILLING_PORTAL_RETURN_URL", "/account"), NeedStripe, "STRIPE_BILLING_PORTAL_RETURN_URL"},
 	}
 	for _, tt := range tests {
@@ -105,6 +110,13 @@ func TestLoad(t *testing.T) {
 	t.Run("stripe-mock accepts any key", func(t *testing.T) {
 		if _, err := Load(env(with(base(), "STRIPE_API_BASE", "http://127.0.0.1:12111", "STRIPE_MODE", "live")), NeedStripe); err != nil {
 			t.Fatal(err)
+		}
+	})
+	t.Run("plain http only for loopback stand-ins", func(t *testing.T) {
+		for _, u := range []string{"http://127.0.0.1:54321", "http://localhost:54321", "http://[::1]:54321", "https://abc.supabase.co"} {
+			if _, err := Load(env(with(base(), "SUPABASE_URL", u)), NeedDatabase|NeedAuth); err != nil {
+				t.Errorf("SUPABASE_URL=%s: %v", u, err)
+			}
 		}
 	})
 	t.Run("only what is needed is read", func(t *testing.T) {

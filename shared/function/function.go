@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"billing/shared/auth"
 	"billing/shared/config"
 	"billing/shared/httpkit"
 	"billing/shared/plans"
+	"billing/shared/ratelimit"
 	"billing/shared/store"
 )
 
@@ -36,24 +38,48 @@ type Spec struct {
 	Build func(ctx context.Context, d *Deps) (http.Handler, error)
 }
 
+// RateLimits are the per-user limits of the functions that call Stripe,
+// by URL name (security review, finding 6). A signed-in user's verified
+// call of one of them is counted in the database (shared/ratelimit) and
+// answered 429 rate_limited with Retry-After over the limit. They are
+// applied here, once for every function: NewDeps gives the token verifier
+// an Admit hook that looks up the function serving the request
+// (httpkit.FunctionName). Checkout, portal, cancel, resume and plan changes
+// are human actions: 20 a minute is far above any real use. The
+// success-page sync (reconcile-subscriptions with a user's token) is
+// called once per visit.
+var RateLimits = map[string]ratelimit.Rule{
+	"create-checkout-session": {Limit: 20, Window: time.Minute},
+	"create-portal-session":   {Limit: 20, Window: time.Minute},
+	"cancel-subscription":     {Limit: 20, Window: time.Minute},
+	"resume-subscription":     {Limit: 20, Window: time.Minute},
+	"change-plan":             {Limit: 20, Window: time.Minute},
+	"reconcile-subscriptions": {Limit: 10, Window: time.Minute},
+}
+
 // NewDeps builds the shared dependencies for cfg. It only opens and reads:
 // a function's start (Build, Main) also calls SyncCatalog.
 func NewDeps(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Deps, error) {
 	d := &Deps{Config: cfg, Log: log}
 	n := cfg.Needs()
-	if n&config.NeedAuth != 0 {
-		v, err := auth.NewVerifier(auth.Config{JWTSecret: cfg.JWTSecret, SupabaseURL: cfg.SupabaseURL})
-		if err != nil {
-			return nil, err
-		}
-		d.Verifier = v
-	}
 	if n&config.NeedDatabase != 0 {
 		c, err := store.Open(ctx, cfg.DatabaseURL, cfg.SupabaseURL, cfg.ServiceRoleKey)
 		if err != nil {
 			return nil, err
 		}
 		d.Store = store.New(c)
+	}
+	if n&config.NeedAuth != 0 {
+		ac := auth.Config{JWTSecret: cfg.JWTSecret, SupabaseURL: cfg.SupabaseURL}
+		if d.Store != nil {
+			ac.Admit = admitter(ratelimit.New(d.Store))
+		}
+		v, err := auth.NewVerifier(ac)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.Verifier = v
 	}
 	if n&config.NeedPlans != 0 {
 		cat, err := plans.Load(cfg.PlansFile, cfg.Mode, os.Getenv)
@@ -63,6 +89,19 @@ func NewDeps(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Deps, 
 		d.Catalog = cat
 	}
 	return d, nil
+}
+
+// admitter is the verifier's Admit hook: the rate limit of the function
+// serving the request, if it has one.
+func admitter(l *ratelimit.Limiter) func(ctx context.Context, u auth.User) error {
+	return func(ctx context.Context, u auth.User) error {
+		name := httpkit.FunctionName(ctx)
+		rule, ok := RateLimits[name]
+		if !ok {
+			return nil
+		}
+		return l.Admit(ctx, name, u.ID, rule)
+	}
 }
 
 // Close releases what Deps holds.

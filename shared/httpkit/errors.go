@@ -21,6 +21,9 @@ type Error struct {
 	Cause   error
 	// allow is the Allow header of a 405 made by Methods.
 	allow []string
+	// RetryAfter, when positive, is sent as the Retry-After header
+	// (seconds), as with 429 rate_limited.
+	RetryAfter int
 }
 
 // Error implements error. It includes the cause for logs.
@@ -75,6 +78,16 @@ const (
 	CodeUnknownPrice      = "unknown_price"
 	CodeConflict          = "conflict"
 )
+
+// RateLimited is the 429 rate_limited answer: the caller may try again in
+// retryAfter seconds (at least 1), which the Retry-After header also says.
+func RateLimited(retryAfter int) *Error {
+	if retryAfter < 1 {
+		retryAfter = 1
+	}
+	return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: retryAfter,
+		Message: fmt.Sprintf("Too many requests for this account; try again in %d seconds.", retryAfter)}
+}
 
 // BadRequest is a 400 invalid_request with a message saying what to fix.
 func BadRequest(format string, args ...any) *Error {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,6 +57,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		log.InfoContext(r.Context(), "request rejected", attrs...)
 	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	if e.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {
 		allow := "POST, OPTIONS"
 		if len(e.allow) > 0 {
@@ -97,7 +101,16 @@ type ctxKey int
 const (
 	loggerKey ctxKey = iota
 	requestIDKey
+	platformRequestIDKey
+	functionKey
 )
+
+// FunctionName returns the URL name of the function serving the request,
+// as given to Middleware, or "".
+func FunctionName(ctx context.Context) string {
+	s, _ := ctx.Value(functionKey).(string)
+	return s
+}
 
 // Logger returns the request's logger (with request ID and function name),
 // or slog.Default.
@@ -140,21 +153,30 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // Middleware wraps a function's handler with what every function needs:
-// a request ID (taken from X-Request-Id or Lambda's, else generated), a
-// logger in the context, panic recovery into a 500 JSON body, and one access
-// log line per request. It does not do CORS; see CORS.
+// a request ID, a logger in the context, panic recovery into a 500 JSON
+// body, and one access log line per request. It does not do CORS; see CORS.
+//
+// The request ID is ours: the platform's (API Gateway's or Lambda's, put in
+// the context by the Lambda adapter with WithPlatformRequestID), else a
+// generated one. A client's X-Request-Id never replaces it, in the logs or in
+// the answer's X-Request-Id; it is logged, bounded and sanitized, as
+// client_request_id, so that a client's report can still be found.
 func Middleware(function string, base *slog.Logger, next http.Handler) http.Handler {
 	if base == nil {
 		base = slog.Default()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 128 {
+		id := platformRequestID(r.Context())
+		if id == "" {
 			id = newRequestID()
 		}
 		log := base.With("function", function, "request_id", id)
+		if client := clientRequestID(r.Header.Get("X-Request-Id")); client != "" {
+			log = log.With("client_request_id", client)
+		}
 		ctx := context.WithValue(WithLogger(r.Context(), log), requestIDKey, id)
+		ctx = context.WithValue(ctx, functionKey, function)
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
@@ -173,6 +195,40 @@ func Middleware(function string, base *slog.Logger, next http.Handler) http.Hand
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// maxClientRequestID bounds the client's X-Request-Id in a log line.
+const maxClientRequestID = 64
+
+// clientRequestID returns the client's X-Request-Id cut to
+// maxClientRequestID bytes, with anything but printable ASCII replaced by
+// '_', so that it cannot forge or break a log line.
+func clientRequestID(raw string) string {
+	if len(raw) > maxClientRequestID {
+		raw = raw[:maxClientRequestID]
+	}
+	b := []byte(raw)
+	for i, c := range b {
+		if c < 0x21 || c > 0x7e {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// WithPlatformRequestID returns ctx carrying the request ID the platform
+// (API Gateway, Lambda) gave the request; Middleware uses it as the
+// request ID. An empty or overlong id is ignored.
+func WithPlatformRequestID(ctx context.Context, id string) context.Context {
+	if id == "" || len(id) > 128 {
+		return ctx
+	}
+	return context.WithValue(ctx, platformRequestIDKey, id)
+}
+
+func platformRequestID(ctx context.Context) string {
+	s, _ := ctx.Value(platformRequestIDKey).(string)
+	return s
 }
 
 func newRequestID() string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 func listen(addr string) (net.Listener, error) { return listenTCP(addr) }
@@ -86,10 +87,15 @@ func RequestFromV2(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*htt
 	}
 	req.RemoteAddr = ev.RequestContext.HTTP.SourceIP
 	req.ContentLength = int64(len(body))
-	if req.Header.Get("X-Request-Id") == "" && ev.RequestContext.RequestID != "" {
-		req.Header.Set("X-Request-Id", ev.RequestContext.RequestID)
+	// The platform's request ID is ours; a client's X-Request-Id header
+	// stays a header (Middleware logs it apart).
+	platformID := ev.RequestContext.RequestID
+	if platformID == "" {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			platformID = lc.AwsRequestID
+		}
 	}
-	return req, nil
+	return req.WithContext(WithPlatformRequestID(req.Context(), platformID)), nil
 }
 
 // ResponseToV2 turns a recorded response into the Lambda answer.

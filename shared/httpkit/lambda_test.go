@@ -55,6 +55,7 @@ func editEvent(t *testing.T, raw json.RawMessage, edit func(ev map[string]any)) 
 // seen is what the handler behind the adapter received.
 type seen struct {
 	method, path, query, host, remote, requestURI string
+	platformID                                    string
 	header                                        http.Header
 	body                                          []byte
 	contentLength                                 int64
@@ -66,7 +67,7 @@ func echoHandler(got *seen) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		*got = seen{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, host: r.Host, remote: r.RemoteAddr,
-			requestURI: r.RequestURI, header: r.Header.Clone(), body: body, contentLength: r.ContentLength}
+			requestURI: r.RequestURI, platformID: platformRequestID(r.Context()), header: r.Header.Clone(), body: body, contentLength: r.ContentLength}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Add("X-Echo", "a")
 		w.Header().Add("X-Echo", "b")
@@ -97,7 +98,7 @@ func TestLambdaHandlerCapturedEvents(t *testing.T) {
 		{
 			file: "lambda-url-create-checkout-session.json", method: "POST", path: "/functions/v1/create-checkout-session",
 			query: "parameter1=value1&parameter1=value2&parameter2=value", host: "<url-id>.lambda-url.us-west-2.on.aws",
-			remote: "123.123.123.123", requestID: "client-chosen-id",
+			remote: "123.123.123.123", requestID: "id",
 			headers: map[string]string{"Authorization": "Bearer user-access-token", "Content-Type": "application/json",
 				"Header1": "value1", "Header2": "value1,value2"},
 			cookie: "cookie1; cookie2",
@@ -117,8 +118,8 @@ func TestLambdaHandlerCapturedEvents(t *testing.T) {
 			if got.host != tt.host || got.remote != tt.remote {
 				t.Fatalf("host %q remote %q, want %q %q", got.host, got.remote, tt.host, tt.remote)
 			}
-			if id := got.header.Get("X-Request-Id"); id != tt.requestID {
-				t.Fatalf("X-Request-Id %q, want %q", id, tt.requestID)
+			if got.platformID != tt.requestID {
+				t.Fatalf("platform request ID %q, want %q", got.platformID, tt.requestID)
 			}
 			for k, v := range tt.headers {
 				if vs := got.header.Values(k); !slices.Equal(vs, []string{v}) {

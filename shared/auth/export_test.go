@@ -1,0 +1,8 @@
+package auth
+
+// Cache timings, for the external tests.
+const (
+	UnknownKidInterval = unknownKidInterval
+	JWKSTTL            = jwksTTL
+	MaxStale           = maxStale
+)
