@@ -73,6 +73,11 @@ type Config struct {
 	// token verified; its error is FromRequest's answer. The functions use
 	// it for the per-user rate limit (see shared/ratelimit).
 	Admit func(ctx context.Context, u User) error
+	// TokenCacheTTL is how long a verified token's user is remembered at
+	// most (never past the token's exp); zero means DefaultTokenCacheTTL,
+	// a negative value turns the cache off. Admit runs on every request
+	// all the same.
+	TokenCacheTTL time.Duration
 }
 
 // User is the signed-in user a verified access token names.
@@ -99,6 +104,7 @@ type Verifier struct {
 	leeway time.Duration
 	now    func() time.Time
 	admit  func(ctx context.Context, u User) error
+	cache  *tokenCache
 }
 
 // NewVerifier checks cfg and returns a Verifier. It does not fetch the JWKS:
@@ -107,7 +113,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Leeway < 0 {
 		return nil, errors.New("auth: Leeway must not be negative")
 	}
-	v := &Verifier{leeway: cfg.Leeway, now: cfg.Now, admit: cfg.Admit}
+	v := &Verifier{leeway: cfg.Leeway, now: cfg.Now, admit: cfg.Admit, cache: newTokenCache(cfg.TokenCacheTTL)}
 	if v.leeway == 0 {
 		v.leeway = DefaultLeeway
 	}
@@ -209,6 +215,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (User, error) {
 	case len(token) > maxTokenLen:
 		return User{}, invalidToken(msgTooLong, nil)
 	}
+	now := v.now()
+	if u, ok := v.cache.get(token, now); ok {
+		return u, nil
+	}
 	parts, err := split(token)
 	if err != nil {
 		return User{}, invalidToken(msgMalformed, err)
@@ -227,7 +237,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (User, error) {
 	if err != nil {
 		return User{}, invalidToken(msgSignature, err)
 	}
-	return v.checkClaims(payload)
+	u, exp, err := v.checkClaims(payload)
+	if err != nil {
+		return User{}, err
+	}
+	v.cache.put(token, u, exp, now)
+	return u, nil
 }
 
 // keyFor picks the one key, and its pinned algorithm, that may verify a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -75,21 +76,30 @@ func verifySignature(token string, alg jwa.SignatureAlgorithm, key any) ([]byte,
 // checkClaims checks the verified claims in the order that gives the most
 // useful answer: who the token is for, then time, then audience, issuer and
 // subject.
-func (v *Verifier) checkClaims(payload []byte) (User, error) {
+func (v *Verifier) checkClaims(payload []byte) (User, time.Time, error) {
+	u, tok, err := v.claims(payload)
+	if err != nil {
+		return User{}, time.Time{}, err
+	}
+	return u, tok.Expiration(), nil
+}
+
+// claims is checkClaims without the expiry it also returns.
+func (v *Verifier) claims(payload []byte) (User, jwt.Token, error) {
 	tok := jwt.New()
 	if err := json.Unmarshal(payload, tok); err != nil {
-		return User{}, invalidToken(msgClaims, err)
+		return User{}, nil, invalidToken(msgClaims, err)
 	}
 	role := stringClaim(tok, "role")
 	if e := apiKeyError(role); e != nil {
-		return User{}, e
+		return User{}, nil, e
 	}
 	if role != RoleAuthenticated {
-		return User{}, notAUserToken(msgOtherRole)
+		return User{}, nil, notAUserToken(msgOtherRole)
 	}
 
 	if exp := tok.Expiration(); exp.IsZero() || exp.Unix() <= 0 {
-		return User{}, invalidToken(msgNoExp, nil)
+		return User{}, nil, invalidToken(msgNoExp, nil)
 	}
 	err := jwt.Validate(tok,
 		jwt.WithClock(jwt.ClockFunc(v.now)),
@@ -97,27 +107,27 @@ func (v *Verifier) checkClaims(payload []byte) (User, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, jwt.ErrTokenExpired()):
-		return User{}, tokenExpired(err)
+		return User{}, nil, tokenExpired(err)
 	case errors.Is(err, jwt.ErrTokenNotYetValid()):
-		return User{}, invalidToken(msgNotYetValid, err)
+		return User{}, nil, invalidToken(msgNotYetValid, err)
 	case errors.Is(err, jwt.ErrInvalidIssuedAt()):
-		return User{}, invalidToken(msgIssuedInFuture, err)
+		return User{}, nil, invalidToken(msgIssuedInFuture, err)
 	default:
-		return User{}, invalidToken(msgClaims, err)
+		return User{}, nil, invalidToken(msgClaims, err)
 	}
 
 	if !slices.Contains(tok.Audience(), Audience) {
-		return User{}, invalidToken(msgAudience, fmt.Errorf("aud %q", tok.Audience()))
+		return User{}, nil, invalidToken(msgAudience, fmt.Errorf("aud %q", tok.Audience()))
 	}
 	if v.issuer != "" && tok.Issuer() != v.issuer {
-		return User{}, invalidToken(msgIssuer, fmt.Errorf("iss %q, want %q", tok.Issuer(), v.issuer))
+		return User{}, nil, invalidToken(msgIssuer, fmt.Errorf("iss %q, want %q", tok.Issuer(), v.issuer))
 	}
 	sub := tok.Subject()
 	if sub == "" {
-		return User{}, invalidToken(msgNoSub, nil)
+		return User{}, nil, invalidToken(msgNoSub, nil)
 	}
 	if !isUUID(sub) {
-		return User{}, invalidToken(msgSubNotUUID, nil)
+		return User{}, nil, invalidToken(msgSubNotUUID, nil)
 	}
 	anon, _ := claim(tok, "is_anonymous").(bool)
 	return User{
@@ -126,7 +136,7 @@ func (v *Verifier) checkClaims(payload []byte) (User, error) {
 		Role:        role,
 		SessionID:   stringClaim(tok, "session_id"),
 		IsAnonymous: anon,
-	}, nil
+	}, tok, nil
 }
 
 // claim returns the claim called name, or nil.
