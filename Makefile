@@ -11,8 +11,14 @@ ENV ?= dev
 # PLANS_FILE: a plan catalog to ship next to each bootstrap as plans.json
 # (then deploy with BillingPlansFile=/var/task/plans.json); empty = embedded default.
 PLANS_FILE ?=
+# WASI components (make wasm, make serve-wasm): output folder, the pinned
+# jco, and how many functions go build links at once.
+WASM_DIR ?= dist/wasm
+WASI_TOOLS := tools/wasi
+JCO := $(WASI_TOOLS)/node_modules/.bin/jco
+WASM_JOBS ?= 2
 
-.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy
+.PHONY: dev serve serve-wasm wasi-tools migrate test test-go lint build wasm bench package-sizes clean validate deploy
 
 ## dev: the whole stack on one machine (Postgres, stripe-mock, migrations, all functions)
 dev:
@@ -67,12 +73,26 @@ build-CreatePortalSessionFunction:
 build-ReconcileSubscriptionsFunction:
 	$(call lambda-bootstrap,reconcile-subscriptions)
 
-## wasm: GOOS=wasip1 builds of every function
-wasm:
-	@for f in $(FUNCTIONS); do \
-	  echo "wasm $$f"; \
-	  CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags "-s -w" -o $(BUILD_DIR)/wasm/$$f.wasm ./functions/$$f || exit 1; \
-	done
+## wasm: every function as a wasi:http/proxy@0.2.12 component in dist/wasm/<name>.wasm (docs/wasi.md)
+wasm: wasi-tools
+	@mkdir -p $(WASM_DIR)/core
+	@printf '%s\n' $(FUNCTIONS) | xargs -P $(WASM_JOBS) -I{} sh -c \
+	  'echo "wasm {}"; CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -ldflags "-s -w" -o $(WASM_DIR)/core/{}.wasm ./functions/{}'
+	node $(WASI_TOOLS)/componentize.mjs $(foreach f,$(FUNCTIONS),$(WASM_DIR)/core/$(f).wasm $(WASM_DIR)/$(f).wasm)
+
+## serve-wasm: `make serve`, every function running as its component under `jco serve`
+serve-wasm: wasm
+	$(BILLING) serve-wasm -dir $(WASM_DIR) -jco $(JCO)
+
+# wasi-tools: Node.js (apt-get when root and missing) and the pinned jco
+# from tools/wasi/package-lock.json.
+wasi-tools: $(WASI_TOOLS)/node_modules/.installed
+$(WASI_TOOLS)/node_modules/.installed: $(WASI_TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+	  else echo "Node.js and npm are missing: sudo apt-get install -y nodejs npm"; exit 1; fi; }
+	cd $(WASI_TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 ## package-sizes: the size of every Lambda bootstrap and of its zip, and whether it links stripe-go
 package-sizes: build
@@ -101,4 +121,4 @@ bench:
 	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) dist
