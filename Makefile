@@ -18,7 +18,7 @@ WASI_TOOLS := tools/wasi
 JCO := $(WASI_TOOLS)/node_modules/.bin/jco
 WASM_JOBS ?= 2
 
-.PHONY: dev serve serve-wasm wasi-tools migrate test test-go lint build wasm bench package-sizes clean validate deploy
+.PHONY: dev serve serve-wasm wasi-tools bench-wasm migrate test test-go lint build wasm bench package-sizes clean validate deploy
 
 ## dev: the whole stack on one machine (Postgres, stripe-mock, migrations, all functions)
 dev:
@@ -33,8 +33,10 @@ migrate:
 	$(BILLING) migrate
 
 ## test: lint, then every test against a throwaway Postgres and stripe-mock
-test: lint
-	$(BILLING) testenv -- $(GO) test -count=1 -timeout 8m ./...
+## (the HTTP contract tests also against the components of make wasm, under jco serve)
+test: lint wasm
+	BILLING_WASM_DIR=$(abspath $(WASM_DIR)) BILLING_JCO=$(abspath $(JCO)) BILLING_WASM_REQUIRED=1 \
+	  $(BILLING) testenv -- $(GO) test -count=1 -timeout 8m ./...
 
 ## lint: gofmt, go vet, staticcheck (pinned in go.mod's tool block), and every function compiles for WASI
 lint:
@@ -43,6 +45,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) build ./functions/...
+	CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) vet ./shared/wasihttp/ ./shared/outbound/
 
 ## build: one bootstrap per function for AWS Lambda (linux/arm64), in build/<name>/bootstrap
 build:
@@ -119,6 +122,11 @@ deploy:
 ## bench: the benchmarks against real Postgres and stripe-mock
 bench:
 	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## bench-wasm: per-request time of the same calls, native and as components under jco serve
+bench-wasm: wasm
+	BILLING_WASM_DIR=$(abspath $(WASM_DIR)) BILLING_JCO=$(abspath $(JCO)) \
+	  $(BILLING) testenv -- $(GO) test -run '^$$' -bench BenchmarkRequest -benchtime 200x -count=1 ./internal/contract
 
 clean:
 	rm -rf $(BUILD_DIR) dist

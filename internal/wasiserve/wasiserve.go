@@ -48,7 +48,7 @@ type Config struct {
 	// Log gets the components' output (their JSON logs); nil discards it.
 	Log io.Writer
 	// StartTimeout bounds the wait for every component's first answer;
-	// zero means two minutes.
+	// zero means five minutes (jco transpiles each component at start).
 	StartTimeout time.Duration
 }
 
@@ -139,7 +139,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	timeout := cfg.StartTimeout
 	if timeout == 0 {
-		timeout = 2 * time.Minute
+		timeout = 5 * time.Minute
 	}
 	if err := s.wait(ctx, timeout); err != nil {
 		return nil, err
