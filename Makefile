@@ -94,6 +94,7 @@ $(WASI_TOOLS)/node_modules/.installed: $(WASI_TOOLS)/package-lock.json
 	@command -v npm >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
 	  else echo "Node.js and npm are missing: sudo apt-get install -y nodejs npm"; exit 1; fi; }
+	@v=$$(node -p 'process.versions.node.split(".")[0]'); [ "$$v" -ge 20 ] || { echo "jco needs Node.js 20 or later (found $$(node --version))"; exit 1; }
 	cd $(WASI_TOOLS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -123,10 +124,12 @@ deploy:
 bench:
 	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
-## bench-wasm: per-request time of the same calls, native and as components under jco serve
+## bench-wasm: per-request time of the same calls (native and as components under jco serve), and each component's start
 bench-wasm: wasm
 	BILLING_WASM_DIR=$(abspath $(WASM_DIR)) BILLING_JCO=$(abspath $(JCO)) \
-	  $(BILLING) testenv -- $(GO) test -run '^$$' -bench BenchmarkRequest -benchtime 200x -count=1 ./internal/contract
+	  $(BILLING) testenv -- $(GO) test -run '^$$' -bench BenchmarkRequest -benchtime 100x -count=1 ./internal/contract
+	BILLING_WASM_DIR=$(abspath $(WASM_DIR)) BILLING_JCO=$(abspath $(JCO)) \
+	  $(BILLING) testenv -- $(GO) test -run '^$$' -bench BenchmarkComponentStart -benchtime 1x -count=1 -timeout 30m ./internal/contract
 
 clean:
 	rm -rf $(BUILD_DIR) dist

@@ -108,19 +108,7 @@ func startWASI(t testing.TB) target {
 		t.Skip("BILLING_WASM_DIR / BILLING_JCO not set: run make test (it builds the components first)")
 	}
 	db := testdb.New(t)
-	env := environment(db)
-	env["STRIPE_API_BASE"] = stripetest.MockURL(t)
-	var environ []string
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); env[k] == "" && !strings.HasPrefix(k, "STRIPE_") && !strings.HasPrefix(k, "SUPABASE_") {
-			environ = append(environ, kv)
-		}
-	}
-	for k, v := range env {
-		if v != "" {
-			environ = append(environ, k+"="+v)
-		}
-	}
+	environ := wasiEnviron(t, db)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +137,25 @@ func startWASI(t testing.TB) target {
 		}
 	})
 	return target{base: "http://" + ln.Addr().String(), issuer: ws.SupabaseURL + "/auth/v1", db: db}
+}
+
+// wasiEnviron is the process environment for the components: the
+// contract's variables, and none of the caller's Stripe or Supabase ones.
+func wasiEnviron(t testing.TB, db *testdb.DB) []string {
+	env := environment(db)
+	env["STRIPE_API_BASE"] = stripetest.MockURL(t)
+	var environ []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); env[k] == "" && !strings.HasPrefix(k, "STRIPE_") && !strings.HasPrefix(k, "SUPABASE_") {
+			environ = append(environ, kv)
+		}
+	}
+	for k, v := range env {
+		if v != "" {
+			environ = append(environ, k+"="+v)
+		}
+	}
+	return environ
 }
 
 // call is one request to a function; it returns the status, the headers
