@@ -2,6 +2,9 @@ package contract
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"net/http"
 	"strings"
 	"sync"
@@ -33,12 +36,22 @@ func runContract(t *testing.T, tg target) {
 	t.Run("401 of each kind", func(t *testing.T) {
 		user := authtest.NewUserID(t)
 		anon := authtest.SignHS256(t, authtest.Secret, authtest.AnonKeyClaims("contract", time.Now()))
+		// An ES256 token whose kid the project's JWKS does not have: the
+		// function fetches the JWKS (over wasi:http in the WASI build; a
+		// failed fetch would be a 503) and rejects the token.
+		ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unknownKid := authtest.Sign(t, "ES256", ecKey, map[string]any{"kid": "contract-unknown-kid"},
+			authtest.UserClaims(user, "x@example.com", tg.issuer, time.Now()))
 		for _, c := range []struct{ name, token, code string }{
 			{"no token", "", "missing_token"},
 			{"garbage", "not-a-jwt", "invalid_token"},
 			{"wrong secret", authtest.UserToken(t, "another-secret-of-at-least-32-characters", user, "x@example.com"), "invalid_token"},
 			{"expired", tg.token(t, user, "x@example.com", -time.Hour), "token_expired"},
 			{"anon key", anon, "not_a_user_token"},
+			{"unknown signing key", unknownKid, "invalid_token"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				code, _, body := tg.call(t, http.MethodPost, "check-subscription", c.token, "", nil)
