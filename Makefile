@@ -11,8 +11,14 @@ ENV ?= dev
 # PLANS_FILE: a plan catalog to ship next to each bootstrap as plans.json
 # (then deploy with BillingPlansFile=/var/task/plans.json); empty = embedded default.
 PLANS_FILE ?=
+# WASI components (make wasm, make serve-wasm): output folder, the pinned
+# jco, and how many functions go build links at once.
+WASM_DIR ?= dist/wasm
+WASI_TOOLS := tools/wasi
+JCO := $(WASI_TOOLS)/node_modules/.bin/jco
+WASM_JOBS ?= 2
 
-.PHONY: dev serve migrate test test-go lint build wasm bench package-sizes clean validate deploy node-deps chromium test-client test-e2e fuzz fuzz-short
+.PHONY: dev serve serve-wasm wasi-tools bench-wasm migrate test test-go lint build wasm bench package-sizes clean validate deploy node-deps chromium test-client test-e2e fuzz fuzz-short
 
 # dev and serve run the built tool itself (not `go run`, which exits 1 on
 # Ctrl-C and makes make print an error): Ctrl-C stops them cleanly.
@@ -30,9 +36,12 @@ serve:
 migrate:
 	$(BILLING) migrate
 
-## test: lint, then every test against a throwaway Postgres and stripe-mock, a short fuzz of every target, the TypeScript client's checks and the browser test
-test: lint
-	$(BILLING) testenv -- $(GO) test -count=1 -timeout 8m ./...
+## test: lint, then every test against a throwaway Postgres and stripe-mock
+## (the HTTP contract tests also against the components of make wasm, under jco serve),
+## a short fuzz of every target, the TypeScript client's checks and the browser test
+test: lint wasm
+	BILLING_WASM_DIR=$(abspath $(WASM_DIR)) BILLING_JCO=$(abspath $(JCO)) BILLING_WASM_REQUIRED=1 \
+	  $(BILLING) testenv -- $(GO) test -count=1 -timeout 8m ./...
 	$(MAKE) --no-print-directory fuzz-short test-client test-e2e
 
 # Node.js and npm (Debian's packages, with apt-get when root and missing),
@@ -85,6 +94,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) build ./functions/...
+	CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) vet ./shared/wasihttp/ ./shared/outbound/
 
 ## build: one bootstrap per function for AWS Lambda (linux/arm64), in build/<name>/bootstrap
 build:
@@ -117,12 +127,27 @@ build-ReconcileSubscriptionsFunction:
 build-ChangePlanFunction:
 	$(call lambda-bootstrap,change-plan)
 
-## wasm: GOOS=wasip1 builds of every function
-wasm:
-	@for f in $(FUNCTIONS); do \
-	  echo "wasm $$f"; \
-	  CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags "-s -w" -o $(BUILD_DIR)/wasm/$$f.wasm ./functions/$$f || exit 1; \
-	done
+## wasm: every function as a wasi:http/proxy@0.2.12 component in dist/wasm/<name>.wasm (docs/wasi.md)
+wasm: wasi-tools
+	@mkdir -p $(WASM_DIR)/core
+	@printf '%s\n' $(FUNCTIONS) | xargs -P $(WASM_JOBS) -I{} sh -c \
+	  'echo "wasm {}"; CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -ldflags "-s -w" -o $(WASM_DIR)/core/{}.wasm ./functions/{}'
+	node $(WASI_TOOLS)/componentize.mjs $(foreach f,$(FUNCTIONS),$(WASM_DIR)/core/$(f).wasm $(WASM_DIR)/$(f).wasm)
+
+## serve-wasm: `make serve`, every function running as its component under `jco serve`
+serve-wasm: wasm
+	$(BILLING) serve-wasm -dir $(WASM_DIR) -jco $(JCO)
+
+# wasi-tools: Node.js (apt-get when root and missing) and the pinned jco
+# from tools/wasi/package-lock.json.
+wasi-tools: $(WASI_TOOLS)/node_modules/.installed
+$(WASI_TOOLS)/node_modules/.installed: $(WASI_TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+	  else echo "Node.js and npm are missing: sudo apt-get install -y nodejs npm"; exit 1; fi; }
+	@v=$$(node -p 'process.versions.node.split(".")[0]'); [ "$$v" -ge 20 ] || { echo "jco needs Node.js 20 or later (found $$(node --version))"; exit 1; }
+	cd $(WASI_TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 ## package-sizes: the size of every Lambda bootstrap and of its zip, and whether it links stripe-go
 package-sizes: build
@@ -150,5 +175,12 @@ deploy:
 bench:
 	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
+## bench-wasm: per-request time of the same calls (native and as components under jco serve), and each component's start
+bench-wasm: wasm
+	BILLING_WASM_DIR=$(abspath $(WASM_DIR)) BILLING_JCO=$(abspath $(JCO)) \
+	  $(BILLING) testenv -- $(GO) test -run '^$$' -bench BenchmarkRequest -benchtime 100x -count=1 ./internal/contract
+	BILLING_WASM_DIR=$(abspath $(WASM_DIR)) BILLING_JCO=$(abspath $(JCO)) \
+	  $(BILLING) testenv -- $(GO) test -run '^$$' -bench BenchmarkComponentStart -benchtime 1x -count=1 -timeout 30m ./internal/contract
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) dist

@@ -22,6 +22,7 @@ func commands() []command {
 	return []command{
 		{"dev", "start Postgres, stripe-mock, migrations and every function on one port", runDev},
 		{"serve", "serve every function on PORT, configured only from the environment", runServe},
+		{"serve-wasm", "serve-wasm [-dir dist/wasm]: serve, with every function as its wasi:http component under jco serve", runServeWasm},
 		{"migrate", "apply migrations/ to DATABASE_URL", runMigrate},
 		{"token", "mint a dev access token (and create the user locally): token [-user UUID] [-email E] [-ttl 1h] [-create=false]", runToken},
 		{"testenv", "testenv -- CMD...: run CMD with a throwaway Postgres and stripe-mock", runTestenv},

@@ -3,6 +3,7 @@
 // PostgREST behind Supabase's gateway would receive it (method, path,
 // headers, a JSON object body) and runs the call on the real test database
 // as service_role, so the REST data path runs the same SQL as the pgx one.
+// Handler is the same endpoint over any database, for `billing serve-wasm`.
 package storetest
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"billing/internal/testdb"
 )
@@ -29,9 +31,20 @@ type REST struct {
 	*httptest.Server
 	// Calls counts the RPC calls that reached the database.
 	Calls atomic.Int64
+	h     *handler
+}
+
+// handler is the endpoint: rpc calls on pool, only with key.
+type handler struct {
 	key   string
-	db    *testdb.DB
-	t     testing.TB
+	pool  *pgxpool.Pool
+	calls *atomic.Int64
+}
+
+// Handler answers /rest/v1/rpc/<fn> as NewREST's server does, on pool as
+// service_role, accepting only serviceKey.
+func Handler(pool *pgxpool.Pool, serviceKey string) http.Handler {
+	return &handler{key: serviceKey, pool: pool, calls: new(atomic.Int64)}
 }
 
 var rpcPath = regexp.MustCompile(`^/rest/v1/rpc/([a-z_][a-z0-9_]*)$`)
@@ -39,8 +52,9 @@ var rpcPath = regexp.MustCompile(`^/rest/v1/rpc/([a-z_][a-z0-9_]*)$`)
 // NewREST starts the stand-in for db, accepting only serviceKey. It is
 // closed when t ends.
 func NewREST(t testing.TB, db *testdb.DB, serviceKey string) *REST {
-	s := &REST{key: serviceKey, db: db, t: t}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &REST{}
+	s.h = &handler{key: serviceKey, pool: db.Pool, calls: &s.Calls}
+	s.Server = httptest.NewServer(s.h)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -58,7 +72,7 @@ func writeErr(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(pgrstError{Code: code, Message: msg})
 }
 
-func (s *REST) serve(w http.ResponseWriter, r *http.Request) {
+func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := rpcPath.FindStringSubmatch(r.URL.Path)
 	switch {
 	case m == nil:
@@ -100,7 +114,7 @@ func (s *REST) serve(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 500, "PGRST000", err.Error())
 		return
 	}
-	s.Calls.Add(1)
+	s.calls.Add(1)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = io.WriteString(w, out)
 }
@@ -108,7 +122,7 @@ func (s *REST) serve(w http.ResponseWriter, r *http.Request) {
 // call runs select public.fn(name => value, ...) as service_role, with
 // each JSON argument passed as text (objects and arrays as JSON text), the
 // way PostgREST hands named arguments to a function.
-func (s *REST) call(r *http.Request, fn string, args map[string]json.RawMessage) (string, error) {
+func (s *handler) call(r *http.Request, fn string, args map[string]json.RawMessage) (string, error) {
 	names := make([]string, 0, len(args))
 	for k := range args {
 		if !regexp.MustCompile(`^[a-z_][a-z0-9_]*$`).MatchString(k) {
@@ -137,7 +151,7 @@ func (s *REST) call(r *http.Request, fn string, args map[string]json.RawMessage)
 	}
 	ctx := r.Context()
 	var out *string
-	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `select set_config('request.jwt.claims', '{"role":"service_role"}', true)`); err != nil {
 			return err
 		}

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"billing/shared/outbound"
 )
 
 // Claim values every Supabase user access token carries.
@@ -141,7 +143,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 		client := cfg.HTTPClient
 		if client == nil {
-			client = &http.Client{Timeout: 10 * time.Second}
+			client = outbound.Client(10 * time.Second)
 		}
 		v.jwks = newJWKSCache(u, client, v.now)
 	}

@@ -31,8 +31,16 @@ func NewLogger(level string) *slog.Logger {
 // start, and exits with status 1.
 func Fatal(function string, err error) {
 	slog.Error("cannot start", "function", function, "error", err.Error())
-	os.Exit(1)
+	fatalExit(err)
 }
+
+// fatalExit ends a start that failed; a WASI component (wasi.go) answers
+// every request with the reason instead of exiting.
+var fatalExit = func(error) { os.Exit(1) }
+
+// component hands h to the host when the program runs as a wasi:http
+// component (wasi.go sets it) and reports whether it did.
+var component = func(http.Handler) bool { return false }
 
 // Mount routes BasePath+name to h and answers every other path with a 404
 // JSON body.
@@ -50,21 +58,25 @@ func NotFound() http.Handler {
 
 // Run serves h, the whole handler of one function. When
 // AWS_LAMBDA_RUNTIME_API is set it runs as a Lambda function behind API
-// Gateway (HTTP API) or a Function URL; otherwise it listens on PORT
+// Gateway (HTTP API) or a Function URL; built as a WASI component it
+// serves the host's wasi:http requests; otherwise it listens on PORT
 // (default 8000) at /functions/v1/<name> until SIGINT or SIGTERM.
 func Run(name string, h http.Handler, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
 	slog.SetDefault(log)
+	mux := http.NewServeMux()
+	Mount(mux, name, h)
+	mux.Handle("/", NotFound())
+	if component(mux) {
+		return
+	}
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
 		log.Info("starting on AWS Lambda", "function", name)
 		startLambda(h)
 		return
 	}
-	mux := http.NewServeMux()
-	Mount(mux, name, h)
-	mux.Handle("/", NotFound())
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8000"

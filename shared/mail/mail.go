@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"billing/shared/config"
+	"billing/shared/outbound"
 	"billing/shared/store"
 )
 
@@ -140,7 +141,7 @@ func New(c Config, caller store.Caller, log *slog.Logger) *Sender {
 	c.SiteURL = strings.TrimRight(c.SiteURL, "/")
 	c.Locale = normalizeLocale(c.Locale, "en")
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: DefaultSendTimeout}
+		c.HTTPClient = outbound.Client(DefaultSendTimeout)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"billing/shared/outbound"
 )
 
 // REST calls the SQL functions through the Supabase REST API (PostgREST)
@@ -27,7 +29,7 @@ type REST struct {
 // NewREST returns a REST caller. client may be nil.
 func NewREST(supabaseURL, serviceKey string, client *http.Client) *REST {
 	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
+		client = outbound.Client(15 * time.Second)
 	}
 	// Never follow a redirect: net/http would resend the apikey header
 	// (the service-role key) and the body to whatever host it names.

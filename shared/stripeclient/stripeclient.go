@@ -17,6 +17,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 
 	"billing/shared/httpkit"
+	"billing/shared/outbound"
 )
 
 // MaxNetworkRetries is how often stripe-go retries a request that failed on
@@ -28,7 +29,7 @@ const MaxNetworkRetries = 2
 // (stripe-mock). httpClient may be nil.
 func New(key, apiBase string, httpClient *http.Client, log *slog.Logger) *client.API {
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
+		httpClient = outbound.Client(30 * time.Second)
 	}
 	if log == nil {
 		log = slog.Default()
