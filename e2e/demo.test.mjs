@@ -187,12 +187,31 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
     await shot('06-resumed')
   })
 
-  await t.test('a plan change made in the portal arrives by webhook', async () => {
-    await page.selectOption('#portal-plan', 'premium')
-    await page.click('#portal-change')
-    const s = await until('premium', (s) => s.plan === 'premium' && s.limits === 'properties: unlimited')
+  await t.test('change-plan: preview, confirm, the upgrade applies', async () => {
+    await page.selectOption('#change-plan-select', 'premium')
+    await page.click('#change-plan')
+    await page.waitForSelector('#change-dialog[open]')
+    assert.equal(await text('change-current'), 'standard')
+    assert.equal(await text('change-target'), 'premium')
+    assert.equal(await text('change-kind'), 'upgrade')
+    assert.equal(await text('change-effective'), 'now')
+    assert.match(await text('change-amount'), /^\d+$/)
+    assert.match(await text('change-currency'), /^[a-z]{3}$/)
+    await shot('07-change-plan-preview')
+    await page.click('#change-confirm')
+    const s = await until('upgraded', (s) => s.plan === 'premium' && s.limits === 'properties: unlimited', { refresh: false })
     assert.equal(s.subscribed, 'true')
-    await shot('07-portal-plan-change')
+    assert.match(s.result, /^change-plan: ok/)
+    await page.waitForSelector('#webhooks li[data-type="customer.subscription.updated"]')
+    await shot('08-change-plan-upgraded')
+  })
+
+  await t.test('a plan change made in the portal arrives by webhook', async () => {
+    await page.selectOption('#portal-plan', 'standard')
+    await page.click('#portal-change')
+    const s = await until('standard again', (s) => s.plan === 'standard' && s.limits === 'properties: 10')
+    assert.equal(s.subscribed, 'true')
+    await shot('09-portal-plan-change')
   })
 
   await t.test('the end of a canceled period ends access', async () => {
@@ -203,12 +222,12 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
     assert.match(s.flags, /hasMemberAccess=false/)
     assert.equal(s.limits, 'properties: 3')
     await page.waitForSelector('#webhooks li[data-type="customer.subscription.deleted"]')
-    await shot('08-ended')
+    await shot('10-ended')
   })
 
   await t.test('an expired token is a clear 401', async () => {
     await page.click('#signin-expired')
     await until('expired', (s) => s.result.includes('HTTP 401 token_expired'), { refresh: false })
-    await shot('09-token-expired')
+    await shot('11-token-expired')
   })
 })

@@ -1,6 +1,6 @@
 // The demo page's script: the TypeScript client (compiled, served by
 // `billing dev` at /client/) against the functions on this origin.
-import { BillingClient, BillingError } from '/client/index.js'
+import { BillingClient, BillingError, PaymentFailedError } from '/client/index.js'
 
 const $ = (id) => document.getElementById(id)
 const cfg = await (await fetch('/demo/config.json')).json()
@@ -21,6 +21,7 @@ function show(s) {
   $('period-end').textContent = s.currentPeriodEnd ?? '-'
   $('flags').textContent = Object.keys(s).filter((k) => k.startsWith('has')).map((k) => `${k}=${s[k]}`).join(' ') || 'none'
   $('limits').textContent = Object.entries(s.limits).map(([k, v]) => `${k}: ${v === null ? 'unlimited' : v}`).join(', ') || 'none'
+  $('scheduled').textContent = s.scheduledPlan ? `${s.scheduledPlan} at ${s.scheduledChangeAt}` : 'none'
   $('state-json').textContent = JSON.stringify(s, null, 2)
 }
 
@@ -120,6 +121,44 @@ $('pay').onclick = async () => {
 $('cancel').onclick = () => run('cancel-subscription', () => client.cancelSubscription({ reason: $('cancel-reason').value }))
 $('resume').onclick = () => run('resume-subscription', () => client.resumeSubscription())
 $('portal').onclick = () => run('create-portal-session', () => client.createPortalSession({ returnPath: '/' }))
+
+// change-plan: preview (what it costs, when it takes effect), then confirm
+// with the preview's prorationDate so that the charge is the one shown.
+let preview = null
+$('change-plan').onclick = async () => {
+  preview = await run('change-plan (preview)', () => client.previewChange($('change-plan-select').value))
+  if (!preview) return
+  $('change-current').textContent = preview.currentPlan
+  $('change-target').textContent = preview.plan
+  $('change-kind').textContent = preview.change
+  $('change-amount').textContent = String(preview.amountDue)
+  $('change-currency').textContent = preview.currency
+  $('change-effective').textContent = preview.effective
+  $('change-effective-at').textContent = preview.effectiveAt
+  const r = preview.nextRenewal
+  $('change-renewal').textContent = r ? `${r.amount} ${r.currency} on ${r.date}` : 'none'
+  $('change-dialog').showModal()
+}
+$('change-close').onclick = () => $('change-dialog').close()
+$('change-confirm').onclick = async () => {
+  $('change-dialog').close()
+  try {
+    const s = await client.confirmChange(preview)
+    result('change-plan: ok', s)
+  } catch (err) {
+    if (err instanceof PaymentFailedError) {
+      // The plan did not change: the user pays at Stripe's hosted invoice page.
+      result(`change-plan: HTTP 402 payment_failed, pay at ${err.hostedInvoiceUrl}`, err.body, true)
+    } else if (err instanceof BillingError) {
+      result(`change-plan: HTTP ${err.status} ${err.code}`, err.body ?? err.message, true)
+    } else {
+      result('change-plan: failed', String(err), true)
+    }
+  }
+  await refreshWebhooks()
+  const s = await client.refresh().catch(() => null)
+  if (s) show(s)
+}
 
 async function advance(outcome) {
   try {

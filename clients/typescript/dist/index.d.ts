@@ -1,5 +1,5 @@
-import type { CancelParams, CheckoutParams, CheckoutResponse, ErrorBody, ErrorCode, PortalParams, PortalResponse, SubscriptionState } from './types.gen.js';
-export type { CancelParams, CheckoutParams, CheckoutResponse, DevTokenResponse, ErrorBody, ErrorCode, PortalParams, PortalResponse, SubscriptionState, } from './types.gen.js';
+import type { CancelParams, ChangePlanPreview, CheckoutParams, CheckoutResponse, ErrorBody, ErrorCode, PaymentFailedBody, PortalParams, PortalResponse, SubscriptionState } from './types.gen.js';
+export type { CancelParams, ChangePlanLine, ChangePlanParams, ChangePlanPreview, ChangePlanRenewal, CheckoutParams, CheckoutResponse, DevTokenResponse, ErrorBody, ErrorCode, PaymentFailedBody, PortalParams, PortalResponse, SubscriptionState, UsageCounter, } from './types.gen.js';
 /** Returns the signed-in user's access token (null or empty when signed out). */
 export type TokenSource = () => string | null | undefined | Promise<string | null | undefined>;
 /** The part of a Supabase client the token source uses. */
@@ -45,6 +45,26 @@ export declare class BillingError extends Error {
     /** True for a missing, invalid, expired or wrong kind of token: sign in again. */
     get isAuthError(): boolean;
 }
+/**
+ * change-plan's 402: the upgrade's payment failed (declined, or 3-D Secure
+ * needed) and the plan did NOT change. Send the user to hostedInvoiceUrl,
+ * Stripe's page to pay the invoice; the new plan applies when it is paid.
+ */
+export declare class PaymentFailedError extends BillingError {
+    readonly body: PaymentFailedBody;
+    /** The invoice of the upgrade. */
+    readonly invoiceId: string;
+    /** Stripe's hosted page where the user pays it. */
+    readonly hostedInvoiceUrl: string;
+    constructor(body: PaymentFailedBody);
+}
+/** Options of changePlan. */
+export interface ChangePlanOptions {
+    /** Only ask what the change costs (previewChange); nothing changes. */
+    preview?: boolean;
+    /** The preview's prorationDate, so that the charge is the amount shown. */
+    prorationDate?: number;
+}
 /** What changed after a billing action: the new state, for listeners. */
 export type ChangeListener = (state: SubscriptionState) => void;
 /** Options of waitForPlan, the success page's helper. */
@@ -80,6 +100,25 @@ export declare class BillingClient {
     cancelSubscription(params?: CancelParams): Promise<SubscriptionState>;
     /** Undo a scheduled cancel (409 not_resumable when there is none). */
     resumeSubscription(): Promise<SubscriptionState>;
+    /** What a change to plan costs and when it takes effect (nothing changes). */
+    previewChange(plan: string): Promise<ChangePlanPreview>;
+    /**
+     * Changes the subscription to plan (an upgrade at once, a downgrade at the
+     * period end) and answers with the new state; with preview: true, only
+     * previews (as previewChange). Pass the preview's prorationDate to be
+     * charged what it showed. A failed upgrade payment throws
+     * PaymentFailedError (402, with hostedInvoiceUrl).
+     */
+    changePlan(plan: string, opts: ChangePlanOptions & {
+        preview: true;
+    }): Promise<ChangePlanPreview>;
+    changePlan(plan: string, opts?: ChangePlanOptions & {
+        preview?: false;
+    }): Promise<SubscriptionState>;
+    /** Makes the change a preview showed, at its price. */
+    confirmChange(preview: ChangePlanPreview): Promise<SubscriptionState>;
+    /** Reads check-subscription and tells the listeners (after an action whose answer is not the state). */
+    refresh(): Promise<SubscriptionState>;
     /** A Stripe Billing Portal session; send the browser to its url. */
     createPortalSession(params?: PortalParams): Promise<PortalResponse>;
     /** Sync the caller's subscriptions from Stripe now (the success page's call). */

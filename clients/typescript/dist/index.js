@@ -26,6 +26,19 @@ export class BillingError extends Error {
         return authErrorCodes.includes(this.code);
     }
 }
+/**
+ * change-plan's 402: the upgrade's payment failed (declined, or 3-D Secure
+ * needed) and the plan did NOT change. Send the user to hostedInvoiceUrl,
+ * Stripe's page to pay the invoice; the new plan applies when it is paid.
+ */
+export class PaymentFailedError extends BillingError {
+    constructor(body) {
+        super(402, body.error, body.message, body);
+        this.name = 'PaymentFailedError';
+        this.invoiceId = body.invoiceId;
+        this.hostedInvoiceUrl = body.hostedInvoiceUrl;
+    }
+}
 /** The client of the billing functions. */
 export class BillingClient {
     constructor(opts) {
@@ -49,6 +62,26 @@ export class BillingClient {
     /** Undo a scheduled cancel (409 not_resumable when there is none). */
     async resumeSubscription() {
         return this.changed(await this.call('resume-subscription', 'POST', {}));
+    }
+    /** What a change to plan costs and when it takes effect (nothing changes). */
+    previewChange(plan) {
+        return this.call('change-plan', 'POST', { plan, preview: true });
+    }
+    async changePlan(plan, opts = {}) {
+        if (opts.preview)
+            return this.previewChange(plan);
+        const params = { plan };
+        if (opts.prorationDate !== undefined)
+            params.prorationDate = opts.prorationDate;
+        return this.changed(await this.call('change-plan', 'POST', params));
+    }
+    /** Makes the change a preview showed, at its price. */
+    confirmChange(preview) {
+        return this.changePlan(preview.plan, { prorationDate: preview.prorationDate });
+    }
+    /** Reads check-subscription and tells the listeners (after an action whose answer is not the state). */
+    async refresh() {
+        return this.changed(await this.checkSubscription());
     }
     /** A Stripe Billing Portal session; send the browser to its url. */
     createPortalSession(params = {}) {
@@ -120,6 +153,8 @@ export class BillingClient {
         }
         if (!res.ok) {
             const eb = isErrorBody(json) ? json : null;
+            if (res.status === 402 && isPaymentFailed(json))
+                throw new PaymentFailedError(json);
             const retry = res.headers.get('Retry-After');
             throw new BillingError(res.status, eb?.error ?? 'internal_error', eb?.message ?? `HTTP ${res.status} from ${name}`, eb, retry ? Number(retry) : null);
         }
@@ -128,6 +163,9 @@ export class BillingClient {
 }
 function isErrorBody(v) {
     return typeof v === 'object' && v !== null && typeof v.error === 'string' && typeof v.message === 'string';
+}
+function isPaymentFailed(v) {
+    return isErrorBody(v) && v.error === 'payment_failed' && typeof v.hostedInvoiceUrl === 'string';
 }
 function sleep(ms, signal) {
     return new Promise((resolve, reject) => {

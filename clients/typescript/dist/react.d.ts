@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
-import { BillingClient, BillingError } from './index.js';
-import type { CheckoutParams, PortalParams, SubscriptionState, WaitForPlanOptions } from './index.js';
+import { BillingClient, BillingError, PaymentFailedError } from './index.js';
+import type { ChangePlanPreview, CheckoutParams, PortalParams, SubscriptionState, WaitForPlanOptions } from './index.js';
 /** Makes client available to the hooks below it. */
 export declare function BillingProvider(props: {
     client: BillingClient;
@@ -31,15 +31,24 @@ export interface BillingActions {
     cancel: (reason?: string, comment?: string) => Promise<SubscriptionState | undefined>;
     /** Undoes a scheduled cancel. */
     resume: () => Promise<SubscriptionState | undefined>;
+    /** What a change to plan would cost (nothing changes). */
+    previewChange: (plan: string) => Promise<ChangePlanPreview | undefined>;
+    /**
+     * Changes to plan; pass the preview to be charged what it showed. The
+     * state is refetched afterwards (also after a failure). A failed upgrade
+     * payment sets paymentFailed (hostedInvoiceUrl) and error.
+     */
+    changePlan: (plan: string, preview?: ChangePlanPreview) => Promise<SubscriptionState | undefined>;
+    /** The last changePlan's 402: the plan did not change; send the user to hostedInvoiceUrl. */
+    paymentFailed: PaymentFailedError | null;
     /** The action running now, if any. */
-    pending: 'checkout' | 'portal' | 'cancel' | 'resume' | null;
+    pending: 'checkout' | 'portal' | 'cancel' | 'resume' | 'preview' | 'changePlan' | null;
     /** The last action's error (cleared by the next action). */
     error: BillingError | null;
 }
 /**
- * The billing actions. cancel and resume update every useSubscription of
- * the same client with their answer. changePlan is not here: the
- * change-plan function does not exist yet.
+ * The billing actions. cancel, resume and changePlan update every
+ * useSubscription of the same client with their answer.
  */
 export declare function useBillingActions(navigate?: (url: string) => void): BillingActions;
 /** The state of the success page. */

@@ -2,7 +2,7 @@
 // focus and after every billing action), the billing actions, and the
 // success page's wait for the paid plan.
 import { createContext, createElement, useCallback, useContext, useEffect, useRef, useState } from 'react';
-import { BillingError } from './index.js';
+import { BillingError, PaymentFailedError } from './index.js';
 const BillingContext = createContext(null);
 /** Makes client available to the hooks below it. */
 export function BillingProvider(props) {
@@ -62,22 +62,25 @@ export function useSubscription() {
     return { data, error, loading, refetch };
 }
 /**
- * The billing actions. cancel and resume update every useSubscription of
- * the same client with their answer. changePlan is not here: the
- * change-plan function does not exist yet.
+ * The billing actions. cancel, resume and changePlan update every
+ * useSubscription of the same client with their answer.
  */
 export function useBillingActions(navigate = (url) => window.location.assign(url)) {
     const client = useBillingClient();
     const [pending, setPending] = useState(null);
     const [error, setError] = useState(null);
+    const [paymentFailed, setPaymentFailed] = useState(null);
     const run = useCallback(async (name, fn) => {
         setPending(name);
         setError(null);
+        setPaymentFailed(null);
         try {
             return await fn();
         }
         catch (err) {
             setError(asBillingError(err));
+            if (err instanceof PaymentFailedError)
+                setPaymentFailed(err);
             return undefined;
         }
         finally {
@@ -97,6 +100,18 @@ export function useBillingActions(navigate = (url) => window.location.assign(url
         },
         cancel: (reason, comment) => run('cancel', () => client.cancelSubscription({ reason, comment })),
         resume: () => run('resume', () => client.resumeSubscription()),
+        previewChange: (plan) => run('preview', () => client.previewChange(plan)),
+        changePlan: (plan, preview) => run('changePlan', async () => {
+            try {
+                return await client.changePlan(plan, preview ? { prorationDate: preview.prorationDate } : {});
+            }
+            finally {
+                // The webhook may land a moment later, and a 402 changes nothing
+                // here: read the state again either way.
+                await client.refresh().catch(() => undefined);
+            }
+        }),
+        paymentFailed,
         pending,
         error,
     };

@@ -4,10 +4,13 @@
 
 import type {
   CancelParams,
+  ChangePlanParams,
+  ChangePlanPreview,
   CheckoutParams,
   CheckoutResponse,
   ErrorBody,
   ErrorCode,
+  PaymentFailedBody,
   PortalParams,
   PortalResponse,
   SubscriptionState,
@@ -15,14 +18,20 @@ import type {
 
 export type {
   CancelParams,
+  ChangePlanLine,
+  ChangePlanParams,
+  ChangePlanPreview,
+  ChangePlanRenewal,
   CheckoutParams,
   CheckoutResponse,
   DevTokenResponse,
   ErrorBody,
   ErrorCode,
+  PaymentFailedBody,
   PortalParams,
   PortalResponse,
   SubscriptionState,
+  UsageCounter,
 } from './types.gen.js'
 
 /** Returns the signed-in user's access token (null or empty when signed out). */
@@ -83,6 +92,34 @@ export class BillingError extends Error {
   }
 }
 
+/**
+ * change-plan's 402: the upgrade's payment failed (declined, or 3-D Secure
+ * needed) and the plan did NOT change. Send the user to hostedInvoiceUrl,
+ * Stripe's page to pay the invoice; the new plan applies when it is paid.
+ */
+export class PaymentFailedError extends BillingError {
+  declare readonly body: PaymentFailedBody
+  /** The invoice of the upgrade. */
+  readonly invoiceId: string
+  /** Stripe's hosted page where the user pays it. */
+  readonly hostedInvoiceUrl: string
+
+  constructor(body: PaymentFailedBody) {
+    super(402, body.error, body.message, body)
+    this.name = 'PaymentFailedError'
+    this.invoiceId = body.invoiceId
+    this.hostedInvoiceUrl = body.hostedInvoiceUrl
+  }
+}
+
+/** Options of changePlan. */
+export interface ChangePlanOptions {
+  /** Only ask what the change costs (previewChange); nothing changes. */
+  preview?: boolean
+  /** The preview's prorationDate, so that the charge is the amount shown. */
+  prorationDate?: number
+}
+
 /** What changed after a billing action: the new state, for listeners. */
 export type ChangeListener = (state: SubscriptionState) => void
 
@@ -133,6 +170,37 @@ export class BillingClient {
   /** Undo a scheduled cancel (409 not_resumable when there is none). */
   async resumeSubscription(): Promise<SubscriptionState> {
     return this.changed(await this.call<SubscriptionState>('resume-subscription', 'POST', {}))
+  }
+
+  /** What a change to plan costs and when it takes effect (nothing changes). */
+  previewChange(plan: string): Promise<ChangePlanPreview> {
+    return this.call<ChangePlanPreview>('change-plan', 'POST', { plan, preview: true } satisfies ChangePlanParams)
+  }
+
+  /**
+   * Changes the subscription to plan (an upgrade at once, a downgrade at the
+   * period end) and answers with the new state; with preview: true, only
+   * previews (as previewChange). Pass the preview's prorationDate to be
+   * charged what it showed. A failed upgrade payment throws
+   * PaymentFailedError (402, with hostedInvoiceUrl).
+   */
+  changePlan(plan: string, opts: ChangePlanOptions & { preview: true }): Promise<ChangePlanPreview>
+  changePlan(plan: string, opts?: ChangePlanOptions & { preview?: false }): Promise<SubscriptionState>
+  async changePlan(plan: string, opts: ChangePlanOptions = {}): Promise<SubscriptionState | ChangePlanPreview> {
+    if (opts.preview) return this.previewChange(plan)
+    const params: ChangePlanParams = { plan }
+    if (opts.prorationDate !== undefined) params.prorationDate = opts.prorationDate
+    return this.changed(await this.call<SubscriptionState>('change-plan', 'POST', params))
+  }
+
+  /** Makes the change a preview showed, at its price. */
+  confirmChange(preview: ChangePlanPreview): Promise<SubscriptionState> {
+    return this.changePlan(preview.plan, { prorationDate: preview.prorationDate })
+  }
+
+  /** Reads check-subscription and tells the listeners (after an action whose answer is not the state). */
+  async refresh(): Promise<SubscriptionState> {
+    return this.changed(await this.checkSubscription())
   }
 
   /** A Stripe Billing Portal session; send the browser to its url. */
@@ -207,6 +275,7 @@ export class BillingClient {
     }
     if (!res.ok) {
       const eb = isErrorBody(json) ? json : null
+      if (res.status === 402 && isPaymentFailed(json)) throw new PaymentFailedError(json)
       const retry = res.headers.get('Retry-After')
       throw new BillingError(res.status, eb?.error ?? 'internal_error', eb?.message ?? `HTTP ${res.status} from ${name}`, eb,
         retry ? Number(retry) : null)
@@ -217,6 +286,10 @@ export class BillingClient {
 
 function isErrorBody(v: unknown): v is ErrorBody {
   return typeof v === 'object' && v !== null && typeof (v as ErrorBody).error === 'string' && typeof (v as ErrorBody).message === 'string'
+}
+
+function isPaymentFailed(v: unknown): v is PaymentFailedBody {
+  return isErrorBody(v) && v.error === 'payment_failed' && typeof (v as PaymentFailedBody).hostedInvoiceUrl === 'string'
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -5,8 +5,8 @@
 import { createContext, createElement, useCallback, useContext, useEffect, useRef, useState } from 'react'
 import type { ReactNode } from 'react'
 
-import { BillingClient, BillingError } from './index.js'
-import type { CheckoutParams, PortalParams, SubscriptionState, WaitForPlanOptions } from './index.js'
+import { BillingClient, BillingError, PaymentFailedError } from './index.js'
+import type { ChangePlanPreview, CheckoutParams, PortalParams, SubscriptionState, WaitForPlanOptions } from './index.js'
 
 const BillingContext = createContext<BillingClient | null>(null)
 
@@ -86,29 +86,41 @@ export interface BillingActions {
   cancel: (reason?: string, comment?: string) => Promise<SubscriptionState | undefined>
   /** Undoes a scheduled cancel. */
   resume: () => Promise<SubscriptionState | undefined>
+  /** What a change to plan would cost (nothing changes). */
+  previewChange: (plan: string) => Promise<ChangePlanPreview | undefined>
+  /**
+   * Changes to plan; pass the preview to be charged what it showed. The
+   * state is refetched afterwards (also after a failure). A failed upgrade
+   * payment sets paymentFailed (hostedInvoiceUrl) and error.
+   */
+  changePlan: (plan: string, preview?: ChangePlanPreview) => Promise<SubscriptionState | undefined>
+  /** The last changePlan's 402: the plan did not change; send the user to hostedInvoiceUrl. */
+  paymentFailed: PaymentFailedError | null
   /** The action running now, if any. */
-  pending: 'checkout' | 'portal' | 'cancel' | 'resume' | null
+  pending: 'checkout' | 'portal' | 'cancel' | 'resume' | 'preview' | 'changePlan' | null
   /** The last action's error (cleared by the next action). */
   error: BillingError | null
 }
 
 /**
- * The billing actions. cancel and resume update every useSubscription of
- * the same client with their answer. changePlan is not here: the
- * change-plan function does not exist yet.
+ * The billing actions. cancel, resume and changePlan update every
+ * useSubscription of the same client with their answer.
  */
 export function useBillingActions(navigate: (url: string) => void = (url) => window.location.assign(url)): BillingActions {
   const client = useBillingClient()
   const [pending, setPending] = useState<BillingActions['pending']>(null)
   const [error, setError] = useState<BillingError | null>(null)
+  const [paymentFailed, setPaymentFailed] = useState<PaymentFailedError | null>(null)
 
   const run = useCallback(async <T>(name: NonNullable<BillingActions['pending']>, fn: () => Promise<T>): Promise<T | undefined> => {
     setPending(name)
     setError(null)
+    setPaymentFailed(null)
     try {
       return await fn()
     } catch (err) {
       setError(asBillingError(err))
+      if (err instanceof PaymentFailedError) setPaymentFailed(err)
       return undefined
     } finally {
       setPending(null)
@@ -126,6 +138,17 @@ export function useBillingActions(navigate: (url: string) => void = (url) => win
     },
     cancel: (reason, comment) => run('cancel', () => client.cancelSubscription({ reason, comment })),
     resume: () => run('resume', () => client.resumeSubscription()),
+    previewChange: (plan) => run('preview', () => client.previewChange(plan)),
+    changePlan: (plan, preview) => run('changePlan', async () => {
+      try {
+        return await client.changePlan(plan, preview ? { prorationDate: preview.prorationDate } : {})
+      } finally {
+        // The webhook may land a moment later, and a 402 changes nothing
+        // here: read the state again either way.
+        await client.refresh().catch(() => undefined)
+      }
+    }),
+    paymentFailed,
     pending,
     error,
   }
