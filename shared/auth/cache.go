@@ -87,10 +87,3 @@ func (c *tokenCache) put(token string, u User, exp, now time.Time) {
 	}
 	c.m[k] = cachedUser{user: u, until: until}
 }
-
-// len is the number of entries (for tests).
-func (c *tokenCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}
