@@ -69,7 +69,7 @@ func TestContractNative(t *testing.T) {
 func startNative(t testing.TB) target {
 	db := testdb.New(t)
 	env := environment(db)
-	env["STRIPE_API_BASE"] = stripetest.MockURL(t)
+	env["STRIPE_API_BASE"] = stripeBase(t)
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -143,7 +143,7 @@ func startWASI(t testing.TB) target {
 // contract's variables, and none of the caller's Stripe or Supabase ones.
 func wasiEnviron(t testing.TB, db *testdb.DB) []string {
 	env := environment(db)
-	env["STRIPE_API_BASE"] = stripetest.MockURL(t)
+	env["STRIPE_API_BASE"] = stripeBase(t)
 	var environ []string
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); env[k] == "" && !strings.HasPrefix(k, "STRIPE_") && !strings.HasPrefix(k, "SUPABASE_") {

@@ -89,6 +89,7 @@ func runContract(t *testing.T, tg target) {
 
 	paid := tg.db.CreateUser(t, "paid-user@example.com")
 	paidToken := tg.token(t, paid, "paid-user@example.com", time.Hour)
+	knowSubscription(paid)
 	event, err := ops.BuildEvent(ops.EventOptions{
 		Type: "customer.subscription.created", UserID: paid, PriceID: standardPrice,
 		CustomerID: ops.DefaultCustomerID(paid), SubscriptionID: ops.DefaultSubscriptionID(paid),
