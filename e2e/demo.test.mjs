@@ -206,6 +206,18 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
     await shot('08-change-plan-upgraded')
   })
 
+  await t.test('change-plan: a downgrade is previewed, but the local Stripe cannot schedule it', async () => {
+    await page.selectOption('#change-plan-select', 'standard')
+    await page.click('#change-plan')
+    await page.waitForSelector('#change-dialog[open]')
+    assert.equal(await text('change-kind'), 'downgrade')
+    assert.equal(await text('change-effective'), 'period_end')
+    assert.equal(await text('change-amount'), '0')
+    assert.ok(await page.isVisible('#change-warning'))
+    assert.ok(await page.isDisabled('#change-confirm'))
+    await page.click('#change-close')
+  })
+
   await t.test('a plan change made in the portal arrives by webhook', async () => {
     await page.selectOption('#portal-plan', 'standard')
     await page.click('#portal-change')
