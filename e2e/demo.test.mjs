@@ -199,9 +199,11 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
     assert.match(await text('change-currency'), /^[a-z]{3}$/)
     await shot('07-change-plan-preview')
     await page.click('#change-confirm')
-    const s = await until('upgraded', (s) => s.plan === 'premium' && s.limits === 'properties: unlimited', { refresh: false })
+    // The client shows the new state (onChange) a moment before the page
+    // writes the answer's title: wait for both.
+    const s = await until('upgraded', (s) => s.plan === 'premium' && s.limits === 'properties: unlimited' &&
+      s.result.startsWith('change-plan: ok'), { refresh: false })
     assert.equal(s.subscribed, 'true')
-    assert.match(s.result, /^change-plan: ok/)
     await page.waitForSelector('#webhooks li[data-type="customer.subscription.updated"]')
     await shot('08-change-plan-upgraded')
   })
