@@ -3,7 +3,7 @@
 // wait, against a fetch that answers as the functions do.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BillingClient, BillingError } from '../clients/typescript/dist/index.js'
+import { BillingClient, BillingError, PaymentFailedError } from '../clients/typescript/dist/index.js'
 
 const free = { subscribed: false, plan: 'free', status: null, limits: {} }
 const paid = { subscribed: true, plan: 'standard', status: 'active', limits: {} }
@@ -86,4 +86,38 @@ test('waitForPlan: a bounded wait ends in the timeout state', async () => {
   assert.equal(r.status, 'timeout')
   assert.equal(r.state.plan, 'free')
   assert.ok(Date.now() - start < 1000, 'the wait is bounded')
+})
+
+test('previewChange and confirmChange send change-plan the preview and its prorationDate', async () => {
+  const preview = { plan: 'premium', currentPlan: 'standard', change: 'upgrade', effective: 'now', effectiveAt: '2026-12-01T00:00:00Z',
+    amountDue: 500, currency: 'jpy', prorationDate: 1796169600, lines: [], nextRenewal: null }
+  const f = fakeFetch([[200, preview], [200, { ...paid, plan: 'premium' }]])
+  const c = new BillingClient({ baseUrl: 'http://h', getToken: () => 't', fetch: f.fn })
+  const seen = []
+  c.onChange((s) => seen.push(s.plan))
+  const pv = await c.changePlan('premium', { preview: true })
+  assert.equal(pv.amountDue, 500)
+  const s = await c.confirmChange(pv)
+  assert.equal(s.plan, 'premium')
+  assert.deepEqual(f.calls.map((x) => [x.url, JSON.parse(x.body)]), [
+    ['http://h/change-plan', { plan: 'premium', preview: true }],
+    ['http://h/change-plan', { plan: 'premium', prorationDate: 1796169600 }],
+  ])
+  assert.deepEqual(seen, ['premium'], 'the change, not the preview, tells the listeners')
+})
+
+test("change-plan's 402 is a PaymentFailedError with the hosted invoice URL", async () => {
+  const body = { error: 'payment_failed', message: 'The payment did not go through.', invoiceId: 'in_1', hostedInvoiceUrl: 'https://invoice.stripe.com/i/1' }
+  const f = fakeFetch([[402, body]])
+  const c = new BillingClient({ baseUrl: 'http://h', getToken: () => 't', fetch: f.fn })
+  await assert.rejects(c.changePlan('premium', { prorationDate: 1 }), (err) => {
+    assert.ok(err instanceof PaymentFailedError)
+    assert.ok(err instanceof BillingError)
+    assert.equal(err.status, 402)
+    assert.equal(err.code, 'payment_failed')
+    assert.equal(err.hostedInvoiceUrl, 'https://invoice.stripe.com/i/1')
+    assert.equal(err.invoiceId, 'in_1')
+    assert.deepEqual(err.body, body)
+    return true
+  })
 })

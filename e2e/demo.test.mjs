@@ -199,11 +199,25 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
     assert.match(await text('change-currency'), /^[a-z]{3}$/)
     await shot('07-change-plan-preview')
     await page.click('#change-confirm')
-    const s = await until('upgraded', (s) => s.plan === 'premium' && s.limits === 'properties: unlimited', { refresh: false })
+    // The client shows the new state (onChange) a moment before the page
+    // writes the answer's title: wait for both.
+    const s = await until('upgraded', (s) => s.plan === 'premium' && s.limits === 'properties: unlimited' &&
+      s.result.startsWith('change-plan: ok'), { refresh: false })
     assert.equal(s.subscribed, 'true')
-    assert.match(s.result, /^change-plan: ok/)
     await page.waitForSelector('#webhooks li[data-type="customer.subscription.updated"]')
     await shot('08-change-plan-upgraded')
+  })
+
+  await t.test('change-plan: a downgrade is previewed, but the local Stripe cannot schedule it', async () => {
+    await page.selectOption('#change-plan-select', 'standard')
+    await page.click('#change-plan')
+    await page.waitForSelector('#change-dialog[open]')
+    assert.equal(await text('change-kind'), 'downgrade')
+    assert.equal(await text('change-effective'), 'period_end')
+    assert.equal(await text('change-amount'), '0')
+    assert.ok(await page.isVisible('#change-warning'))
+    assert.ok(await page.isDisabled('#change-confirm'))
+    await page.click('#change-close')
   })
 
   await t.test('a plan change made in the portal arrives by webhook', async () => {

@@ -137,6 +137,11 @@ $('change-plan').onclick = async () => {
   $('change-effective-at').textContent = preview.effectiveAt
   const r = preview.nextRenewal
   $('change-renewal').textContent = r ? `${r.amount} ${r.currency} on ${r.date}` : 'none'
+  // The local Stripe keeps no subscription schedules: a downgrade at the
+  // period end would answer 200 with nothing scheduled.
+  const unsupported = cfg.localStripe && preview.effective === 'period_end'
+  $('change-warning').hidden = !unsupported
+  $('change-confirm').disabled = unsupported
   $('change-dialog').showModal()
 }
 $('change-close').onclick = () => $('change-dialog').close()

@@ -192,17 +192,29 @@ func TestLifecycle(t *testing.T) {
 		}
 		f.rc.waitTypes(t, 5)
 	})
-	t.Run("plan change", func(t *testing.T) {
+	t.Run("plan change as change-plan makes an upgrade", func(t *testing.T) {
+		// The parameters of change-plan's upgrade: prorated and invoiced
+		// now, a failed payment left pending, the invoice expanded.
 		p := &stripe.SubscriptionParams{Items: []*stripe.SubscriptionItemsParams{
-			{ID: stripe.String(sub.Items.Data[0].ID), Price: stripe.String("price_dev_premium")}}}
+			{ID: stripe.String(sub.Items.Data[0].ID), Price: stripe.String("price_dev_premium")}},
+			ProrationBehavior: stripe.String("always_invoice"), ProrationDate: stripe.Int64(time.Now().Unix()),
+			PaymentBehavior: stripe.String("pending_if_incomplete")}
+		p.AddExpand("latest_invoice")
+		p.SetIdempotencyKey("change-plan:" + sub.ID + ":price_dev_premium")
 		got, err := f.api.Subscriptions.Update(sub.ID, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Items.Data[0].Price.ID != "price_dev_premium" {
-			t.Fatalf("after plan change: price %s", got.Items.Data[0].Price.ID)
+		if got.Items.Data[0].Price.ID != "price_dev_premium" || got.PendingUpdate != nil {
+			t.Fatalf("after plan change: price %s, pending update %+v", got.Items.Data[0].Price.ID, got.PendingUpdate)
 		}
-		f.rc.waitTypes(t, 6)
+		if types := f.rc.waitTypes(t, 6); types[5] != "customer.subscription.updated" {
+			t.Fatalf("events %v, want customer.subscription.updated last", types)
+		}
+		read, err := f.api.Subscriptions.Get(sub.ID, nil)
+		if err != nil || read.Items.Data[0].Price.ID != "price_dev_premium" {
+			t.Fatalf("read back: %+v %v", read, err)
+		}
 	})
 	t.Run("plan change as the portal makes it", func(t *testing.T) {
 		if _, err := f.srv.ChangePrice("", user, "price_dev_premium"); err != localstripe.ErrState {
