@@ -28,8 +28,12 @@ type SubscriptionReader func(ctx context.Context, id string) (raw []byte, readAt
 
 // RefetchWait is how long after an answer read from `read` (a lower bound,
 // whole seconds) a new read's lower bound is later than `stored`:
-// stored - read + 1s, at least 1s, at most MaxRefetchWait (the webhook's
-// rule, see its refetchWait).
+// stored - read + 1s, at least 1s, at most MaxRefetchWait: the rule of the
+// webhook's second fetch and of cancel's and resume's fresh read. Stripe's
+// Date was then at least read + 1s (the bound is Date less a round trip,
+// rounded down), so a request sent that long after the answer is answered
+// with a Date of at least stored + 2s, whose bound is at least stored + 1s
+// while the round trip stays under a second.
 func RefetchWait(read time.Time, stored *time.Time) time.Duration {
 	wait := time.Second
 	if stored != nil {

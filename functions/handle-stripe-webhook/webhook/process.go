@@ -131,8 +131,9 @@ func (h *handler) applyFetching(ctx context.Context, ev stripesync.Event, payloa
 	return h.applyFetched(ctx, ev, payload, fx, fetched)
 }
 
-// MaxRefetchWait bounds the wait before the second fetch of applyFetched.
-const MaxRefetchWait = 3 * time.Second
+// MaxRefetchWait bounds the wait before the second fetch of applyFetched
+// (stripesync.MaxRefetchWait, the rule cancel and resume share).
+const MaxRefetchWait = stripesync.MaxRefetchWait
 
 // applyFetched makes the event's final SQL call with a fetched state in
 // place of fx's subscription (and the emails of both). A fetched state is
@@ -141,7 +142,7 @@ const MaxRefetchWait = 3 * time.Second
 // second, or a concurrent delivery stored a read as recent), the database
 // answers needs_fetch again and writes nothing. Then the subscription is
 // fetched once more, after waiting until a new read's lower bound can be
-// later than the stored state (see refetchWait), and if that does not apply
+// later than the stored state (see stripesync.RefetchWait), and if that does not apply
 // either the event fails with 503, recorded as failed and not processed,
 // for Stripe to deliver it again.
 func (h *handler) applyFetched(ctx context.Context, ev stripesync.Event, payload json.RawMessage, fx stripesync.Effects, fetched *stripesync.State) (stripesync.ApplyResult, error) {
@@ -160,7 +161,7 @@ func (h *handler) applyFetched(ctx context.Context, ev stripesync.Event, payload
 			return res, httpkit.Unavailable(fmt.Errorf("webhook: Stripe's answers for %s (read from %s) are not later than the stored state (%s); Stripe will deliver the event again",
 				fetched.ID, fetched.StateAt.Format(time.RFC3339), formatTime(res.StateAt)))
 		}
-		wait := refetchWait(fetched.StateAt, res.StateAt)
+		wait := stripesync.RefetchWait(fetched.StateAt, res.StateAt)
 		httpkit.Logger(ctx).InfoContext(ctx, "webhook: fetched state not later than the stored one; fetching again",
 			"subscription_id", fetched.ID, "read_from", fetched.StateAt, "stored_state_at", res.StateAt, "wait", wait.String())
 		if err := sleep(ctx, wait); err != nil {
@@ -170,21 +171,6 @@ func (h *handler) applyFetched(ctx context.Context, ev stripesync.Event, payload
 			return stripesync.ApplyResult{}, err
 		}
 	}
-}
-
-// refetchWait is how long after an answer read from `read` (a lower bound,
-// whole seconds) a new read's lower bound is later than `stored`:
-// stored - read + 1s, at least 1s, at most MaxRefetchWait. Stripe's Date
-// was then at least read + 1s (the bound is Date less a round trip, rounded
-// down), so a request sent that long after the answer is answered with a
-// Date of at least stored + 2s, whose bound is at least stored + 1s while
-// the round trip stays under a second.
-func refetchWait(read time.Time, stored *time.Time) time.Duration {
-	wait := time.Second
-	if stored != nil {
-		wait = stored.Sub(read) + time.Second
-	}
-	return min(max(wait, time.Second), MaxRefetchWait)
 }
 
 // sleep waits for d or until ctx is done.
