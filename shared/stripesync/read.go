@@ -63,16 +63,11 @@ func readEvent(b []byte, r *rawEvent) error {
 var dataFields = []string{"object"}
 
 func (s *scanner) readData(r *rawEvent) error {
-	switch s.peek() {
-	case 'n':
-		r.HasData, r.Data = false, nil
-		return s.literal("null")
-	case '{':
-	default:
-		if err := s.skip(); err != nil {
-			return err
+	if obj, err := s.objectOrNull("data"); !obj {
+		if err == nil {
+			r.HasData, r.Data = false, nil
 		}
-		return s.typeErr("data", "an object")
+		return err
 	}
 	r.HasData = true
 	return s.object(func(key []byte) error {
@@ -166,16 +161,11 @@ func readSubscription(b []byte, r *rawSubscription) error {
 func (s *scanner) idObject(field string, dst **struct {
 	ID string `json:"id"`
 }) error {
-	switch s.peek() {
-	case 'n':
-		*dst = nil
-		return s.literal("null")
-	case '{':
-	default:
-		if err := s.skip(); err != nil {
-			return err
+	if obj, err := s.objectOrNull(field); !obj {
+		if err == nil {
+			*dst = nil
 		}
-		return s.typeErr(field, "an object")
+		return err
 	}
 	if *dst == nil {
 		*dst = &struct {
@@ -194,16 +184,11 @@ func (s *scanner) idObject(field string, dst **struct {
 // metadata reads Stripe metadata; only supabase_uid is kept (the one key
 // billing reads; a map key matches exactly), and only when it is a string.
 func (s *scanner) metadata(dst *metadata) error {
-	switch s.peek() {
-	case 'n':
-		*dst = nil
-		return s.literal("null")
-	case '{':
-	default:
-		if err := s.skip(); err != nil {
-			return err
+	if obj, err := s.objectOrNull("metadata"); !obj {
+		if err == nil {
+			*dst = nil
 		}
-		return s.typeErr("metadata", "an object")
+		return err
 	}
 	return s.object(func(key []byte) error {
 		if string(key) != "supabase_uid" {
@@ -229,16 +214,11 @@ func (s *scanner) metadata(dst *metadata) error {
 var itemsFields = []string{"data"}
 
 func (s *scanner) items(r *rawSubscription) error {
-	switch s.peek() {
-	case 'n':
-		r.Items = nil
-		return s.literal("null")
-	case '{':
-	default:
-		if err := s.skip(); err != nil {
-			return err
+	if obj, err := s.objectOrNull("items"); !obj {
+		if err == nil {
+			r.Items = nil
 		}
-		return s.typeErr("items", "an object")
+		return err
 	}
 	if r.Items == nil {
 		r.Items = &struct {
@@ -276,15 +256,8 @@ func (s *scanner) items(r *rawSubscription) error {
 var itemFields = []string{"price", "plan", "quantity", "current_period_start", "current_period_end"}
 
 func (s *scanner) item(it *rawItem) error {
-	switch s.peek() {
-	case 'n':
-		return s.literal("null")
-	case '{':
-	default:
-		if err := s.skip(); err != nil {
-			return err
-		}
-		return s.typeErr("items.data[]", "an object")
+	if obj, err := s.objectOrNull("items.data[]"); !obj {
+		return err
 	}
 	return s.object(func(key []byte) error {
 		switch canon(key, itemFields) {
@@ -306,16 +279,11 @@ func (s *scanner) item(it *rawItem) error {
 var cancellationFields = []string{"reason", "feedback", "comment"}
 
 func (s *scanner) cancellationDetails(r *rawSubscription) error {
-	switch s.peek() {
-	case 'n':
-		r.CancellationDetails = nil
-		return s.literal("null")
-	case '{':
-	default:
-		if err := s.skip(); err != nil {
-			return err
+	if obj, err := s.objectOrNull("cancellation_details"); !obj {
+		if err == nil {
+			r.CancellationDetails = nil
 		}
-		return s.typeErr("cancellation_details", "an object")
+		return err
 	}
 	if r.CancellationDetails == nil {
 		r.CancellationDetails = &struct {
@@ -336,4 +304,20 @@ func (s *scanner) cancellationDetails(r *rawSubscription) error {
 		}
 		return s.skip()
 	})
+}
+
+// objectOrNull reads the start of a field that must be an object: true when
+// one follows (not consumed), false with a nil error for a null (consumed),
+// false with an error for any other value (skipped).
+func (s *scanner) objectOrNull(field string) (bool, error) {
+	switch s.peek() {
+	case '{':
+		return true, nil
+	case 'n':
+		return false, s.literal("null")
+	}
+	if err := s.skip(); err != nil {
+		return false, err
+	}
+	return false, s.typeErr(field, "an object")
 }
