@@ -4,7 +4,10 @@
 package coldstart
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,11 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"billing/internal/loaddriver"
 	"billing/internal/testdb"
 	"billing/shared/auth"
 )
 
-const secret = "coldstart-jwt-secret-with-at-least-32-chars"
+const (
+	secret        = "coldstart-jwt-secret-with-at-least-32-chars"
+	webhookSecret = "whsec_coldstart"
+)
 
 func functionNames(t testing.TB) []string {
 	entries, err := os.ReadDir("../../functions")
@@ -64,16 +71,48 @@ func environ(dbURL, port string) []string {
 	return append(os.Environ(),
 		"PORT="+port, "LOG_LEVEL=error", "DATABASE_URL="+dbURL, "SUPABASE_JWT_SECRET="+secret,
 		"STRIPE_MODE=test", "STRIPE_SECRET_KEY=sk_test_coldstart", "STRIPE_API_BASE="+mock,
-		"STRIPE_WEBHOOK_SECRET=whsec_coldstart", "SITE_URL=http://localhost:5173",
-		"STRIPE_STANDARD_PRICE_ID_TEST=price_cs_standard", "STRIPE_PREMIUM_PRICE_ID_TEST=price_cs_premium",
+		"STRIPE_WEBHOOK_SECRET="+webhookSecret, "SITE_URL=http://localhost:5173",
+		"STRIPE_STANDARD_PRICE_ID_TEST="+loaddriver.FixturePrice, "STRIPE_PREMIUM_PRICE_ID_TEST=price_cs_premium",
 	)
 }
 
-// startOnce starts bin and returns the time until the first response to a
-// request with token (any status), and the process's peak RSS in KiB.
-func startOnce(t testing.TB, bin, name, dbURL, token string) (time.Duration, int) {
+// request is the first request a start is measured to: what it sends and
+// the status it must answer with (0: any).
+type request struct {
+	method, body string
+	header       map[string]string
+	want         int
+}
+
+// firstRequest is the request each function's start is measured to:
+// check-subscription a token's page load (a 200 that read the database),
+// the webhook a signed 4 KB event (a 200 that applied it in a database
+// transaction), the others a GET (the 405 of a started server).
+func firstRequest(t testing.TB, name, token string, n int) request {
+	switch name {
+	case "check-subscription":
+		return request{method: http.MethodGet, header: map[string]string{"Authorization": "Bearer " + token}, want: 200}
+	case "handle-stripe-webhook":
+		tmpl, err := loaddriver.LoadEventTemplate("../loaddriver/testdata/customer.subscription.updated.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		body := tmpl.Event(fmt.Sprintf("evt_cold_%d_%d", now.UnixNano(), n), fmt.Sprintf("sub_cold_%d_%d", now.UnixNano(), n),
+			"cus_cold", now, now, now.Add(30*24*time.Hour))
+		return request{method: http.MethodPost, body: string(body), want: 200, header: map[string]string{
+			"Content-Type": "application/json", "Stripe-Signature": loaddriver.Sign(body, webhookSecret, now)}}
+	}
+	return request{method: http.MethodGet}
+}
+
+// startOnce starts bin and returns the time until the answer to first
+// (which must have first.want's status), and the process's peak RSS in KiB.
+// It waits for the port to accept a connection (polling every 100 µs),
+// then sends the request once on that connection.
+func startOnce(t testing.TB, bin, name, dbURL string, first request) (time.Duration, int) {
 	port := strconv.Itoa(freePort(t))
-	url := "http://127.0.0.1:" + port + "/functions/v1/" + name
+	addr := "127.0.0.1:" + port
 	cmd := exec.Command(bin)
 	cmd.Env = environ(dbURL, port)
 	start := time.Now()
@@ -81,20 +120,41 @@ func startOnce(t testing.TB, bin, name, dbURL, token string) (time.Duration, int
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	client := &http.Client{Timeout: 2 * time.Second}
+	var conn net.Conn
 	for {
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := client.Do(req)
+		c, err := net.Dial("tcp", addr)
 		if err == nil {
-			res.Body.Close()
-			return time.Since(start), peakRSS(cmd.Process.Pid)
+			conn = c
+			break
 		}
 		if time.Since(start) > 10*time.Second {
-			t.Fatalf("%s did not answer within 10 s", name)
+			t.Fatalf("%s did not listen within 10 s", name)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(100 * time.Microsecond)
 	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(context.Context, string, string) (net.Conn, error) {
+			if c := conn; c != nil {
+				conn = nil
+				return c, nil
+			}
+			return nil, errors.New("one connection only")
+		}}}
+	req, _ := http.NewRequest(first.method, "http://"+addr+"/functions/v1/"+name, strings.NewReader(first.body))
+	for k, v := range first.header {
+		req.Header.Set(k, v)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	d := time.Since(start)
+	if first.want != 0 && res.StatusCode != first.want {
+		t.Fatalf("%s answered %d, want %d: %.300s", name, res.StatusCode, first.want, body)
+	}
+	return d, peakRSS(cmd.Process.Pid)
 }
 
 func peakRSS(pid int) int {
@@ -112,8 +172,9 @@ func peakRSS(pid int) int {
 }
 
 // BenchmarkColdStart reports, per function, ms from exec to the first
-// HTTP response (check-subscription: a 200 that read the database) and the
-// peak resident memory.
+// HTTP response (check-subscription: a 200 that read the database; the
+// webhook: a 200 that applied a signed 4 KB event) and the peak resident
+// memory.
 func BenchmarkColdStart(b *testing.B) {
 	db := testdb.New(b)
 	user := db.CreateUser(b, "cold@example.com")
@@ -128,7 +189,7 @@ func BenchmarkColdStart(b *testing.B) {
 			var total time.Duration
 			rss := 0
 			for i := 0; i < b.N; i++ {
-				d, r := startOnce(b, bin, name, db.URL, token)
+				d, r := startOnce(b, bin, name, db.URL, firstRequest(b, name, token, i))
 				total += d
 				rss = max(rss, r)
 			}
@@ -140,14 +201,20 @@ func BenchmarkColdStart(b *testing.B) {
 }
 
 // TestEveryFunctionStarts starts each binary once with a complete
-// configuration and checks it answers over HTTP at its URL.
+// configuration and checks it answers over HTTP at its URL (check-subscription
+// and the webhook with a 200 from the database).
 func TestEveryFunctionStarts(t *testing.T) {
 	db := testdb.New(t)
+	user := db.CreateUser(t, "start@example.com")
+	token, err := auth.Mint(secret, auth.MintClaims{UserID: user, Email: "start@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := buildAll(t)
 	for _, name := range functionNames(t) {
 		t.Run(name, func(t *testing.T) {
 			bin := filepath.Join(dir, name)
-			d, rss := startOnce(t, bin, name, db.URL, "not-a-token")
+			d, rss := startOnce(t, bin, name, db.URL, firstRequest(t, name, token, 0))
 			t.Logf("%s: first response after %v, peak RSS %d KiB", name, d, rss)
 		})
 	}

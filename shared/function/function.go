@@ -28,6 +28,10 @@ type Deps struct {
 	Verifier *auth.Verifier
 	Store    *store.Store
 	Catalog  *plans.Catalog
+
+	// synced is closed when the start's catalog sync has ended (nil
+	// until Build starts it).
+	synced chan struct{}
 }
 
 // Spec describes one function: its URL name, what configuration it needs,
@@ -58,7 +62,7 @@ var RateLimits = map[string]ratelimit.Rule{
 }
 
 // NewDeps builds the shared dependencies for cfg. It only opens and reads:
-// a function's start (Build, Main) also calls SyncCatalog.
+// a function's start (Build, Main) also runs SyncCatalog.
 func NewDeps(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Deps, error) {
 	d := &Deps{Config: cfg, Log: log}
 	n := cfg.Needs()
@@ -104,8 +108,21 @@ func admitter(l *ratelimit.Limiter) func(ctx context.Context, u auth.User) error
 	}
 }
 
-// Close releases what Deps holds.
+// CatalogSynced is closed once the catalog sync that Build started has
+// ended (successfully or not); a Deps that Build did not make has none to
+// wait for.
+func (d *Deps) CatalogSynced() <-chan struct{} {
+	if d.synced == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return d.synced
+}
+
+// Close waits for the start's catalog sync and releases what Deps holds.
 func (d *Deps) Close() {
+	<-d.CatalogSynced()
 	if d.Store != nil {
 		d.Store.Close()
 	}
@@ -117,24 +134,32 @@ func Wrap(name string, cfg *config.Config, log *slog.Logger, h http.Handler) htt
 	return httpkit.Middleware(name, log, httpkit.CORS(cfg.AllowedOrigins, h))
 }
 
-// Build loads the configuration for spec from the environment, makes the
-// database's copy of the catalog's limits match the function's catalog
-// (SyncCatalog), and builds its wrapped handler: a function's start.
+// Build loads the configuration for spec from the environment, starts
+// making the database's copy of the catalog's limits match the function's
+// catalog (startCatalogSync), and builds its wrapped handler: a function's
+// start. The handler is ready before the sync ends (CatalogSynced).
 func Build(ctx context.Context, spec Spec, log *slog.Logger) (http.Handler, *Deps, error) {
+	t0 := time.Now()
 	cfg, err := config.FromEnv(spec.Needs)
 	if err != nil {
 		return nil, nil, err
 	}
+	t1 := time.Now()
 	deps, err := NewDeps(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	deps.SyncCatalog(ctx)
+	t2 := time.Now()
+	deps.startCatalogSync(ctx)
+	t3 := time.Now()
 	h, err := spec.Build(ctx, deps)
 	if err != nil {
 		deps.Close()
 		return nil, nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
+	log.DebugContext(ctx, "start phases", "function", spec.Name,
+		"config_us", t1.Sub(t0).Microseconds(), "deps_us", t2.Sub(t1).Microseconds(),
+		"catalog_sync_us", t3.Sub(t2).Microseconds(), "handler_us", time.Since(t3).Microseconds())
 	return Wrap(spec.Name, cfg, log, h), deps, nil
 }
 

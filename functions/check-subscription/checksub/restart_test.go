@@ -62,6 +62,7 @@ func start(t *testing.T, db *testdb.DB, path, catalogFile string) (url string, c
 		t.Fatal(err)
 	}
 	t.Cleanup(deps.Close)
+	<-deps.CatalogSynced() // the start's sync runs in the background
 	cfg := deps.Config
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
