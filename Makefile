@@ -171,9 +171,23 @@ deploy:
 	sam build --config-env $(ENV)
 	sam deploy --config-env $(ENV)
 
-## bench: the benchmarks against real Postgres and stripe-mock
+## bench: every benchmark against real Postgres and stripe-mock (the load driver included), the
+## webhook CPU path and the Node peer pinned to one core, then one table (billing bench-report)
+BENCH_COUNT ?= 3
+BENCH_OUT := $(BUILD_DIR)/bench.txt
+PEER_FIXTURE := functions/handle-stripe-webhook/webhook/testdata/peer-bench/customer.subscription.updated.json
 bench:
-	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	@mkdir -p $(BUILD_DIR)
+	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=$(BENCH_COUNT) -timeout 60m ./... > $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
+	taskset -c 1 env GOMAXPROCS=1 $(GO) test -run '^$$' -bench PeerFixture -benchmem -count=$(BENCH_COUNT) \
+	  ./functions/handle-stripe-webhook/webhook/ >> $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
+	@if command -v node >/dev/null; then \
+	  cd bench/peers && npm ci --no-audit --no-fund --silent && \
+	  taskset -c 1 node construct-event.mjs ../../$(PEER_FIXTURE) 2 $(BENCH_COUNT) >> ../../$(BENCH_OUT); \
+	else echo "node not installed: the Node peer was not run" >> $(BENCH_OUT); fi
+	@cat $(BENCH_OUT)
+	@echo
+	$(BILLING) bench-report $(BENCH_OUT)
 
 ## bench-wasm: per-request time of the same calls (native and as components under jco serve), and each component's start
 bench-wasm: wasm

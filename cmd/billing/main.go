@@ -32,6 +32,7 @@ func commands() []command {
 		{"reconcile", "reconcile [-apply] [-user UUID]: compare Stripe with the database (dry run), -apply to fix", runReconcile},
 		{"replay", "replay [-id evt_..] [-type T -since T -until T] [-failed]: re-apply stored Stripe events", runReplay},
 		{"status", "status <user-uuid>: a user's access and billing history", runStatus},
+		{"bench-report", "bench-report [FILE...]: the table of `make bench` (budgets, measured, peers) from benchmark output", runBenchReport},
 	}
 }
 

@@ -167,6 +167,9 @@ type Summary struct {
 	PerSecond            float64
 	P50, P99, P999       time.Duration
 	ExtraName, ExtraText string
+	// CPU is what the run cost each group of processes (ReadCPU), zero
+	// when not measured.
+	CPU CPUTimes
 }
 
 // Summarize turns a Result into a report row named name.
@@ -181,10 +184,16 @@ func Summarize(name string, r Result) (Summary, error) {
 
 // Table renders rows as a fixed-width text table.
 func Table(rows []Summary) string {
-	out := fmt.Sprintf("%-34s %9s %7s %10s %9s %9s %9s\n", "load", "requests", "errors", "req/s", "p50", "p99", "p99.9")
+	out := fmt.Sprintf("%-24s %9s %7s %10s %9s %9s %9s %24s\n", "load", "requests", "errors", "req/s", "p50", "p99", "p99.9",
+		"CPU us/req srv/pg/drv")
 	for _, r := range rows {
-		out += fmt.Sprintf("%-34s %9d %7d %10.0f %9s %9s %9s\n", r.Name, r.Requests, r.Errors, r.PerSecond,
-			ms(r.P50), ms(r.P99), ms(r.P999))
+		cpu := "-"
+		if r.Requests > 0 && r.CPU != (CPUTimes{}) {
+			per := func(d time.Duration) int64 { return d.Microseconds() / int64(r.Requests) }
+			cpu = fmt.Sprintf("%d/%d/%d", per(r.CPU.Server), per(r.CPU.Postgres), per(r.CPU.Driver))
+		}
+		out += fmt.Sprintf("%-24s %9d %7d %10.0f %9s %9s %9s %24s\n", r.Name, r.Requests, r.Errors, r.PerSecond,
+			ms(r.P50), ms(r.P99), ms(r.P999), cpu)
 	}
 	return out
 }

@@ -26,11 +26,12 @@ const (
 
 // stack is the two function servers under load, on one test database.
 type stack struct {
-	db             *testdb.DB
-	checkURL, hook string
-	users          []string
-	tokens         []string
-	tmpl           *loaddriver.EventTemplate
+	db                *testdb.DB
+	checkURL, hook    string
+	checkPID, hookPID int
+	users             []string
+	tokens            []string
+	tmpl              *loaddriver.EventTemplate
 }
 
 // newStack builds check-subscription and handle-stripe-webhook, seeds
@@ -72,8 +73,10 @@ func newStack(t testing.TB, users int) *stack {
 		s.seedSubscription(t, i, now)
 	}
 	bin := build(t)
-	s.checkURL = start(t, filepath.Join(bin, "check-subscription"), db.URL) + "/functions/v1/check-subscription"
-	s.hook = start(t, filepath.Join(bin, "handle-stripe-webhook"), db.URL) + "/functions/v1/handle-stripe-webhook"
+	base, pid := start(t, filepath.Join(bin, "check-subscription"), db.URL)
+	s.checkURL, s.checkPID = base+"/functions/v1/check-subscription", pid
+	base, pid = start(t, filepath.Join(bin, "handle-stripe-webhook"), db.URL)
+	s.hook, s.hookPID = base+"/functions/v1/handle-stripe-webhook", pid
 	return s
 }
 
@@ -102,8 +105,9 @@ func build(t testing.TB) string {
 	return dir
 }
 
-// start runs bin on a free port and waits for its first answer.
-func start(t testing.TB, bin, dbURL string) string {
+// start runs bin on a free port and waits for its first answer; it
+// returns the server's base URL and process ID.
+func start(t testing.TB, bin, dbURL string) (string, int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,7 +132,7 @@ func start(t testing.TB, bin, dbURL string) string {
 		res, err := http.Get(base + "/functions/v1/")
 		if err == nil {
 			res.Body.Close()
-			return base
+			return base, cmd.Process.Pid
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not answer within 10 s", bin)
@@ -228,34 +232,56 @@ func TestLoadDriver(t *testing.T) {
 
 // BenchmarkLoad is the load driver: check-subscription for 1,000 paying
 // users and the webhook with fresh events and their duplicates, 16 clients
-// each, against the real binaries and PostgreSQL. It prints one table and
-// reports req/s and p99 per load.
+// each, against the real binaries and PostgreSQL (LOAD_DURATION per load,
+// default 5 s). Each load is a sub-benchmark reporting req/s, p50, p99 and
+// p99.9 in ms, and the CPU time one request cost the server, PostgreSQL
+// and the driver (µs, from /proc); it also prints one table.
 func BenchmarkLoad(b *testing.B) {
 	s := newStack(b, 1000)
-	ctx := context.Background()
 	d := 5 * time.Second
 	if v, err := time.ParseDuration(os.Getenv("LOAD_DURATION")); err == nil {
 		d = v
 	}
 	var rows []loaddriver.Summary
-	report := func(name string, r loaddriver.Result) {
-		if r.Errors > 0 {
-			b.Errorf("%s: %d errors (first: %v)", name, r.Errors, r.FirstError)
-		}
-		sum, err := loaddriver.Summarize(name, r)
-		if err != nil {
-			b.Fatal(name, err)
-		}
-		rows = append(rows, sum)
+	var evs [][2]string
+	run := func(name string, pid int, load func() loaddriver.Load) {
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				before, err := loaddriver.ReadCPU(pid)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := loaddriver.Run(context.Background(), load())
+				after, err := loaddriver.ReadCPU(pid)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Errors > 0 {
+					b.Errorf("%s: %d errors (first: %v)", name, r.Errors, r.FirstError)
+				}
+				sum, err := loaddriver.Summarize(name, r)
+				if err != nil {
+					b.Fatal(name, err)
+				}
+				sum.CPU = after.Sub(before)
+				rows = append(rows, sum)
+				perReq := func(x time.Duration) float64 { return float64(x.Microseconds()) / float64(r.Requests) }
+				b.ReportMetric(sum.PerSecond, "req/s")
+				b.ReportMetric(float64(sum.P50.Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(sum.P99.Microseconds())/1000, "p99-ms")
+				b.ReportMetric(float64(sum.P999.Microseconds())/1000, "p99.9-ms")
+				b.ReportMetric(perReq(sum.CPU.Server), "server-cpu-us/req")
+				b.ReportMetric(perReq(sum.CPU.Postgres), "postgres-cpu-us/req")
+				b.ReportMetric(perReq(sum.CPU.Driver), "driver-cpu-us/req")
+				b.ReportMetric(0, "ns/op")
+			}
+		})
 	}
-	for range b.N {
-		report("check-subscription (16 clients)", loaddriver.Run(ctx, s.checkLoad(16, d)))
-		n := int(2500 * d.Seconds())
-		evs := s.events(n, fmt.Sprintf("b%d", len(rows)))
-		fresh := loaddriver.Run(ctx, s.hookLoad(16, evs, "processed"))
-		report("webhook fresh events (16 senders)", fresh)
-		report("webhook duplicates (16 senders)", loaddriver.Run(ctx, s.hookLoad(16, evs, "duplicate")))
-	}
-	b.ReportMetric(0, "ns/op")
+	run("check-subscription", s.checkPID, func() loaddriver.Load { return s.checkLoad(16, d) })
+	run("webhook-fresh", s.hookPID, func() loaddriver.Load {
+		evs = s.events(int(2500*d.Seconds()), fmt.Sprintf("b%d", len(rows)))
+		return s.hookLoad(16, evs, "processed")
+	})
+	run("webhook-duplicates", s.hookPID, func() loaddriver.Load { return s.hookLoad(16, evs, "duplicate") })
 	fmt.Print(loaddriver.Table(rows))
 }
