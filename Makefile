@@ -171,13 +171,16 @@ deploy:
 	sam build --config-env $(ENV)
 	sam deploy --config-env $(ENV)
 
-## bench: every benchmark against real Postgres and stripe-mock (the load driver included), the
+## bench: every benchmark against real Postgres and stripe-mock (the load driver included; starts through PgBouncer), the
 ## webhook CPU path and the Node peer pinned to one core, then one table (billing bench-report)
 BENCH_COUNT ?= 3
 BENCH_OUT := $(BUILD_DIR)/bench.txt
 PEER_FIXTURE := functions/handle-stripe-webhook/webhook/testdata/peer-bench/customer.subscription.updated.json
 bench:
 	@mkdir -p $(BUILD_DIR)
+	@command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pgbouncer >/dev/null; \
+	  else echo "pgbouncer is not installed (sudo apt-get install -y pgbouncer): no pooler/ start figures"; fi; }
 	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=$(BENCH_COUNT) -timeout 60m ./... > $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
 	taskset -c 1 env GOMAXPROCS=1 $(GO) test -run '^$$' -bench PeerFixture -benchmem -count=$(BENCH_COUNT) \
 	  ./functions/handle-stripe-webhook/webhook/ >> $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }

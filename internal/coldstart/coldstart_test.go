@@ -174,7 +174,11 @@ func peakRSS(pid int) int {
 // BenchmarkColdStart reports, per function, ms from exec to the first
 // HTTP response (check-subscription: a 200 that read the database; the
 // webhook: a 200 that applied a signed 4 KB event) and the peak resident
-// memory.
+// memory: "direct/" connecting straight to PostgreSQL (each start pays for
+// a new server backend), and, when PgBouncer is installed, "pooler/"
+// through it in transaction mode, the way a Lambda reaches Supabase
+// (Supavisor, port 6543), whose server connections are open already
+// (one unmeasured start warms them).
 func BenchmarkColdStart(b *testing.B) {
 	db := testdb.New(b)
 	user := db.CreateUser(b, "cold@example.com")
@@ -183,20 +187,32 @@ func BenchmarkColdStart(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := buildAll(b)
-	for _, name := range functionNames(b) {
-		bin := filepath.Join(dir, name)
-		b.Run(name, func(b *testing.B) {
-			var total time.Duration
-			rss := 0
-			for i := 0; i < b.N; i++ {
-				d, r := startOnce(b, bin, name, db.URL, firstRequest(b, name, token, i))
-				total += d
-				rss = max(rss, r)
-			}
-			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/start")
-			b.ReportMetric(float64(rss), "peak-KiB")
-			b.ReportMetric(0, "ns/op")
-		})
+	paths := [][2]string{{"direct", db.URL}}
+	if pooled := startPooler(b, db.URL); pooled != "" {
+		paths = append(paths, [2]string{"pooler", pooled})
+	} else {
+		b.Log("pgbouncer is not installed: no pooler/ figures")
+	}
+	for _, path := range paths {
+		for _, name := range functionNames(b) {
+			bin := filepath.Join(dir, name)
+			b.Run(path[0]+"/"+name, func(b *testing.B) {
+				if path[0] == "pooler" {
+					startOnce(b, bin, name, path[1], firstRequest(b, name, token, -1))
+					b.ResetTimer()
+				}
+				var total time.Duration
+				rss := 0
+				for i := 0; i < b.N; i++ {
+					d, r := startOnce(b, bin, name, path[1], firstRequest(b, name, token, i))
+					total += d
+					rss = max(rss, r)
+				}
+				b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/start")
+				b.ReportMetric(float64(rss), "peak-KiB")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
 	}
 }
 

@@ -29,10 +29,12 @@ var Budgets = []Budget{
 	{"check-subscription allocations per request (handler)", "BenchmarkCheckSubscriptionHandler/pgx", "allocs/op", 120, false},
 	{"webhook fresh events/s (16 senders, applied once)", "BenchmarkLoad/webhook-fresh", "req/s", 2500, true},
 	{"webhook duplicates/s", "BenchmarkLoad/webhook-duplicates", "req/s", 0, true},
-	{"webhook start to 200 on the signed event, ms", "BenchmarkColdStart/handle-stripe-webhook", "ms/start", 8, false},
-	{"webhook peak RSS, KiB", "BenchmarkColdStart/handle-stripe-webhook", "peak-KiB", 12 * 1024, false},
-	{"check-subscription start to 200, ms", "BenchmarkColdStart/check-subscription", "ms/start", 8, false},
-	{"check-subscription peak RSS, KiB", "BenchmarkColdStart/check-subscription", "peak-KiB", 12 * 1024, false},
+	{"webhook start to 200 on the signed event, via pooler, ms", "BenchmarkColdStart/pooler/handle-stripe-webhook", "ms/start", 8, false},
+	{"webhook start to 200 on the signed event, direct, ms", "BenchmarkColdStart/direct/handle-stripe-webhook", "ms/start", 8, false},
+	{"webhook peak RSS, KiB", "BenchmarkColdStart/direct/handle-stripe-webhook", "peak-KiB", 12 * 1024, false},
+	{"check-subscription start to 200, via pooler, ms", "BenchmarkColdStart/pooler/check-subscription", "ms/start", 8, false},
+	{"check-subscription start to 200, direct, ms", "BenchmarkColdStart/direct/check-subscription", "ms/start", 8, false},
+	{"check-subscription peak RSS, KiB", "BenchmarkColdStart/direct/check-subscription", "peak-KiB", 12 * 1024, false},
 }
 
 var (
