@@ -179,7 +179,7 @@ PEER_FIXTURE := functions/handle-stripe-webhook/webhook/testdata/peer-bench/cust
 bench:
 	@mkdir -p $(BUILD_DIR)
 	@command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || { \
-	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pgbouncer >/dev/null; \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pgbouncer >/dev/null; \
 	  else echo "pgbouncer is not installed (sudo apt-get install -y pgbouncer): no pooler/ start figures"; fi; }
 	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=$(BENCH_COUNT) -timeout 60m ./... > $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
 	taskset -c 1 env GOMAXPROCS=1 $(GO) test -run '^$$' -bench PeerFixture -benchmem -count=$(BENCH_COUNT) \
