@@ -4,6 +4,7 @@
 // Stripe in front of stripe-mock. Screenshots go to e2e/screenshots/.
 //
 // Run: go run ./cmd/billing testenv -- npm --prefix e2e test   (make test does)
+// To see what billing dev logged: E2E_LOG_LEVEL=info E2E_DEV_LOG=<file> make test-e2e
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
@@ -60,7 +61,7 @@ before(async () => {
   const env = {
     PATH: process.env.PATH, HOME: process.env.HOME ?? tmp, GOCACHE: process.env.GOCACHE ?? '', GOPATH: process.env.GOPATH ?? '',
     DATABASE_URL: db, PORT: String(port), DEV_STRIPE_MOCK_PORT: '0', BILLING_DATA_DIR: join(tmp, 'data'),
-    BILLING_BIN_DIR: join(root, '.bin'), LOG_LEVEL: 'warn',
+    BILLING_BIN_DIR: join(root, '.bin'), LOG_LEVEL: process.env.E2E_LOG_LEVEL || 'warn',
   }
   for (const k of Object.keys(env)) if (env[k] === '') delete env[k]
   dev = spawn(bin, ['dev'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -88,6 +89,7 @@ after(async () => {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))])
     if (dev.exitCode === null) dev.kill('SIGKILL')
   }
+  if (process.env.E2E_DEV_LOG) (await import('node:fs')).writeFileSync(process.env.E2E_DEV_LOG, devLog)
   if (tmp) rmSync(tmp, { recursive: true, force: true })
 })
 
@@ -173,6 +175,9 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
   await t.test('cancel with a reason keeps access until the period end', async () => {
     await page.selectOption('#cancel-reason', 'too_expensive')
     await page.click('#cancel')
+    // The action's own answer first (as a user waits for the button), so
+    // that it cannot land over a later step's.
+    await until('cancel answered', (s) => s.result === 'cancel-subscription: ok', { refresh: false })
     const s = await until('grace', (s) => s.cancel === 'true' && /^\d{4}-/.test(s.accessUntil))
     assert.equal(s.subscribed, 'true')
     assert.equal(s.plan, 'standard')
@@ -182,6 +187,7 @@ test('the demo flow: free user, limit, checkout, paid access, cancel with grace,
 
   await t.test('resume', async () => {
     await page.click('#resume')
+    await until('resume answered', (s) => s.result === 'resume-subscription: ok', { refresh: false })
     const s = await until('resumed', (s) => s.cancel === 'false' && s.accessUntil === 'renewing' && s.subscribed === 'true')
     assert.equal(s.status, 'active')
     await shot('06-resumed')

@@ -208,4 +208,13 @@ if (!cfg.localStripe) {
   for (const id of ['pay', 'advance', 'advance-fail', 'portal-change']) $(id).disabled = true
 }
 await refreshWebhooks()
+// Events arrive after the answers that caused them: keep the list current.
+if (cfg.localStripe) {
+  let busy = false
+  setInterval(async () => {
+    if (busy) return
+    busy = true
+    try { await refreshWebhooks() } catch {} finally { busy = false }
+  }, 1000)
+}
 document.body.dataset.ready = 'true'

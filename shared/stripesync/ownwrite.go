@@ -52,7 +52,10 @@ func RefetchWait(read time.Time, stored *time.Time) time.Duration {
 // read and that answer applied, once. A stored state further ahead is
 // left alone (its own events apply the change), and so is the result of
 // the second try or a failed read: the caller then answers with what is
-// stored, and the change's webhook event applies it.
+// stored, and the change's webhook event applies it. When what is stored
+// is already the answer (every field an apply writes is equal: the
+// change's own event arrived first), nothing waits and the result's
+// Subscription is "current".
 func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time, read SubscriptionReader) (ApplyResult, error) {
 	res, err := s.ApplyAnswer(ctx, raw, readAt)
 	if err != nil || res.Subscription != "stale" || read == nil {
@@ -63,7 +66,8 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 		return res, err
 	}
 	var stored struct {
-		StateAt *time.Time `json:"state_at"`
+		StateAt *time.Time          `json:"state_at"`
+		Stored  *storedSubscription `json:"stored"`
 	}
 	if err := s.Store.Call(ctx, "billing_subscription_state_at",
 		[]store.Arg{{Name: "p_subscription_id", Value: sub.ID}}, &stored); err != nil {
@@ -71,6 +75,14 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 	}
 	read0 := readAt.UTC().Truncate(time.Second)
 	if stored.StateAt == nil || stored.StateAt.Sub(read0) > OwnWriteLag {
+		return res, nil
+	}
+	if st, err := s.Resolve(raw, readAt, SourceAPI); err == nil && stored.Stored != nil && stored.Stored.holds(st) {
+		// The change's own event won the race: what is stored is the
+		// answer, and applying it would change nothing.
+		httpkit.Logger(ctx).DebugContext(ctx, "stripesync: our change's answer is already stored",
+			"subscription_id", sub.ID, "read_from", read0, "stored_state_at", stored.StateAt)
+		res.Subscription = "current"
 		return res, nil
 	}
 	wait := RefetchWait(read0, stored.StateAt)
@@ -91,4 +103,51 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 		return res, nil
 	}
 	return s.ApplyAnswer(ctx, raw, readAt)
+}
+
+// storedSubscription is what billing_subscription_state_at answers of a
+// stored subscription: the fields an apply writes.
+type storedSubscription struct {
+	Status               string     `json:"status"`
+	CustomerID           string     `json:"customer_id"`
+	PriceID              *string    `json:"price_id"`
+	Plan                 *string    `json:"plan"`
+	Quantity             *int64     `json:"quantity"`
+	CurrentPeriodStart   *time.Time `json:"current_period_start"`
+	CurrentPeriodEnd     *time.Time `json:"current_period_end"`
+	CancelAtPeriodEnd    bool       `json:"cancel_at_period_end"`
+	CancelAt             *time.Time `json:"cancel_at"`
+	CanceledAt           *time.Time `json:"canceled_at"`
+	EndedAt              *time.Time `json:"ended_at"`
+	TrialStart           *time.Time `json:"trial_start"`
+	TrialEnd             *time.Time `json:"trial_end"`
+	CancellationReason   *string    `json:"cancellation_reason"`
+	CancellationFeedback *string    `json:"cancellation_feedback"`
+	CancellationComment  *string    `json:"cancellation_comment"`
+}
+
+// holds reports whether applying st would write nothing new: every field
+// billing_apply_event writes from it equals the stored one. A price the
+// catalog does not know is never taken as held (the apply decides what
+// such a state keeps).
+func (s storedSubscription) holds(st State) bool {
+	return st.UnknownPrice == "" &&
+		s.Status == st.Status && s.CustomerID == st.CustomerID &&
+		deref(s.PriceID) == st.PriceID && deref(s.Plan) == st.Plan &&
+		s.Quantity != nil && *s.Quantity == st.Quantity &&
+		sameTime(s.CurrentPeriodStart, st.CurrentPeriodStart) && sameTime(s.CurrentPeriodEnd, st.CurrentPeriodEnd) &&
+		s.CancelAtPeriodEnd == st.CancelAtPeriodEnd && sameTime(s.CancelAt, st.CancelAt) &&
+		sameTime(s.CanceledAt, st.CanceledAt) && sameTime(s.EndedAt, st.EndedAt) &&
+		sameTime(s.TrialStart, st.TrialStart) && sameTime(s.TrialEnd, st.TrialEnd) &&
+		deref(s.CancellationReason) == st.CancellationReason &&
+		deref(s.CancellationFeedback) == st.CancellationFeedback &&
+		deref(s.CancellationComment) == st.CancellationComment
+}
+
+// sameTime reports whether a and b are both unset or the same instant.
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
 }

@@ -69,7 +69,9 @@ type ApplyResult struct {
 	// Status is "processed", "ignored", "duplicate", "needs_fetch" or
 	// "unknown_price" (Apply returns an *UnknownPriceError with it).
 	Status string `json:"status"`
-	// Subscription is "applied", "stale" (older than the stored state) or "none".
+	// Subscription is "applied", "stale" (older than the stored state) or
+	// "none"; ApplyOwnWrite also answers "current" (the stored state is
+	// already the answer's).
 	Subscription string `json:"subscription"`
 	// UserIDs are the users whose snapshot was recomputed.
 	UserIDs []string `json:"user_ids"`
@@ -85,6 +87,13 @@ type ApplyResult struct {
 	// live subscription: paid in two tabs, made in the Dashboard). Apply
 	// logs it at ERROR; access takes the best one.
 	ConcurrentSubscriptions map[string][]string `json:"concurrent_subscriptions"`
+}
+
+// SubscriptionStored reports whether what is stored of the subscription
+// is now the applied object's state: "applied", or ApplyOwnWrite's
+// "current".
+func (r ApplyResult) SubscriptionStored() bool {
+	return r.Subscription == "applied" || r.Subscription == "current"
 }
 
 // State is one subscription object ready to apply: parsed, its plan

@@ -204,7 +204,7 @@ func (h *handler) applyAnswer(ctx context.Context, s *stripe.Subscription, sent,
 	if err != nil {
 		return store.HTTPError(err)
 	}
-	if res.Subscription != "applied" {
+	if !res.SubscriptionStored() {
 		httpkit.Logger(ctx).InfoContext(ctx, "cancel: Stripe's answer not applied over a stored state as new; its webhook event applies the change",
 			"result", res.Subscription, "state_at", at)
 	}

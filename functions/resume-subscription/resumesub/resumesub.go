@@ -131,7 +131,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return store.HTTPError(err)
 	}
-	if applied.Subscription != "applied" {
+	if !applied.SubscriptionStored() {
 		log.InfoContext(ctx, "resume: Stripe's answer not applied over a stored state as new; its webhook event applies the change",
 			"result", applied.Subscription, "state_at", at)
 	}
