@@ -227,6 +227,15 @@ func (c *Catalog) PriceID(planID string) (string, bool) {
 	return price, price != ""
 }
 
+// PlanIDForPrice is PlanForPrice's plan ID, without copying the plan.
+func (c *Catalog) PlanIDForPrice(priceID string) (string, bool) {
+	i, ok := c.byPrice[priceID]
+	if !ok {
+		return "", false
+	}
+	return c.Plans[i].ID, true
+}
+
 // PlanForPrice returns the plan whose current-mode price, or one of its
 // current-mode legacy prices, is priceID. A price of the other mode is not
 // found.

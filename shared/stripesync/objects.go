@@ -17,6 +17,19 @@ type Event struct {
 	Created    time.Time
 	// Object is data.object, raw.
 	Object json.RawMessage
+
+	// sub is Object as ParseEvent read it as a subscription, if it could.
+	sub *rawSubscription
+}
+
+// Subscription reads the event's object as a subscription, as
+// ParseSubscription(ev.Object) does, from what ParseEvent read of it in
+// its one pass when it could.
+func (ev Event) Subscription() (Subscription, error) {
+	if ev.sub != nil {
+		return ev.sub.subscription()
+	}
+	return ParseSubscription(ev.Object)
 }
 
 // ParseEvent reads the envelope of an event body in one pass over the
@@ -41,7 +54,7 @@ func ParseEvent(raw []byte) (Event, error) {
 		return Event{}, fmt.Errorf("stripesync: event %s without data.object", r.ID)
 	}
 	return Event{ID: r.ID, Type: r.Type, APIVersion: r.APIVersion, Livemode: r.Livemode,
-		Created: *r.Created.t, Object: json.RawMessage(r.Data)}, nil
+		Created: *r.Created.t, Object: json.RawMessage(r.Data), sub: r.Sub}, nil
 }
 
 // Invoice is what billing reads of a Stripe invoice.

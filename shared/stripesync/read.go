@@ -16,6 +16,9 @@ type rawEvent struct {
 	// bytes (nil when absent).
 	HasData bool
 	Data    []byte
+	// Sub is data.object read as a subscription in the same pass, when it
+	// read without an error (whatever its type: the caller decides).
+	Sub *rawSubscription
 }
 
 var eventFields = []string{"id", "object", "type", "api_version", "livemode", "created", "data"}
@@ -75,7 +78,19 @@ func (s *scanner) readData(r *rawEvent) error {
 			return s.skip()
 		}
 		s.ws()
-		start := s.i
+		start, depth := s.i, s.depth
+		r.Sub = nil
+		// The object is read as a subscription while it is checked, so
+		// that a subscription event's object is not scanned twice; one
+		// that does not read as one is checked again by skipping it.
+		if s.peek() == '{' {
+			sub := new(rawSubscription)
+			if err := s.subscription(sub); err == nil {
+				r.Sub, r.Data = sub, s.b[start:s.i]
+				return nil
+			}
+			s.i, s.depth = start, depth
+		}
 		if err := s.skip(); err != nil {
 			return err
 		}
@@ -105,7 +120,15 @@ func readSubscription(b []byte, r *rawSubscription) error {
 		}
 		return s.typeErr("the subscription", "an object")
 	}
-	err := s.object(func(key []byte) error {
+	if err := s.subscription(r); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// subscription reads the subscription object at s.i into r.
+func (s *scanner) subscription(r *rawSubscription) error {
+	return s.object(func(key []byte) error {
 		switch canon(key, subscriptionFields) {
 		case "id":
 			return s.str("id", &r.ID)
@@ -150,10 +173,6 @@ func readSubscription(b []byte, r *rawSubscription) error {
 		}
 		return s.skip()
 	})
-	if err != nil {
-		return err
-	}
-	return s.end()
 }
 
 // idObject reads an object of which only "id" matters ({"id": ...} or

@@ -135,6 +135,15 @@ func compareReaders(t *testing.T, b []byte) {
 		if (gerr == nil) != (werr == nil) {
 			t.Fatalf("event: scanner error %v, encoding/json error %v", gerr, werr)
 		}
+		// The object read as a subscription in the same pass is what the
+		// subscription reader makes of data.object.
+		if gerr == nil && got.Sub != nil {
+			var ws rawSubscription
+			if err := refReadSubscription(want.Data, &ws); err != nil || !reflect.DeepEqual(*got.Sub, ws) {
+				t.Fatalf("event: data.object read in the pass %+v, encoding/json %+v (%v)", *got.Sub, ws, err)
+			}
+		}
+		got.Sub = nil
 		if gerr == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("event: scanner %+v, encoding/json %+v", got, want)
 		}

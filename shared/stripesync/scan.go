@@ -2,9 +2,11 @@ package stripesync
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -45,17 +47,27 @@ func (s *scanner) typeErr(field, want string) error {
 	return fmt.Errorf("stripesync: %w: %s must be %s (offset %d)", errType, field, want, s.i)
 }
 
-// ws skips JSON whitespace.
+// ws skips JSON whitespace. Stripe sends its JSON indented, so runs of
+// spaces are skipped eight at a time.
 func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
+	b, i := s.b, s.i
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
-			s.i++
+			i++
+			for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == spaces8 {
+				i += 8
+			}
 		default:
+			s.i = i
 			return
 		}
 	}
+	s.i = i
 }
+
+// spaces8 is eight spaces as a little-endian word.
+const spaces8 = 0x2020202020202020
 
 // peek returns the next non-space byte, or 0 at the end.
 func (s *scanner) peek() byte {
@@ -79,9 +91,9 @@ func (s *scanner) end() error {
 func (s *scanner) skip() error {
 	switch s.peek() {
 	case '{':
-		return s.object(func([]byte) error { return s.skip() })
+		return s.skipObject()
 	case '[':
-		return s.array(s.skip)
+		return s.skipArray()
 	case '"':
 		_, _, err := s.stringSpan()
 		return err
@@ -166,6 +178,73 @@ func (s *scanner) object(field func(key []byte) error) error {
 	}
 }
 
+// skipObject checks and skips an object (object with a field that skips
+// every value, without the function values).
+func (s *scanner) skipObject() error {
+	s.i++ // '{'
+	if s.depth++; s.depth > maxDepth {
+		return s.syntax("nesting too deep")
+	}
+	if s.peek() == '}' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		if s.peek() != '"' {
+			return s.syntax("expected a key")
+		}
+		if _, _, err := s.stringSpan(); err != nil {
+			return err
+		}
+		if s.peek() != ':' {
+			return s.syntax("expected a colon")
+		}
+		s.i++
+		if err := s.skip(); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return s.syntax("expected a comma or the end of the object")
+		}
+	}
+}
+
+// skipArray checks and skips an array.
+func (s *scanner) skipArray() error {
+	s.i++ // '['
+	if s.depth++; s.depth > maxDepth {
+		return s.syntax("nesting too deep")
+	}
+	if s.peek() == ']' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		if err := s.skip(); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return s.syntax("expected a comma or the end of the array")
+		}
+	}
+}
+
 // array reads an array, calling elem for each element (which must consume it).
 func (s *scanner) array(elem func() error) error {
 	if s.peek() != '[' {
@@ -198,32 +277,40 @@ func (s *scanner) array(elem func() error) error {
 }
 
 // stringSpan checks the string at s.i and returns its bounds, quotes
-// included.
+// included. The bytes are looked at eight at a time: a word with no quote,
+// backslash or control character is passed over whole.
 func (s *scanner) stringSpan() (start, end int, err error) {
+	b := s.b
 	start = s.i
 	i := s.i + 1
 	for {
-		j := bytes.IndexByte(s.b[i:], '"')
-		if j < 0 {
-			s.i = len(s.b)
+		for i+8 <= len(b) {
+			m := special8(binary.LittleEndian.Uint64(b[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			s.i = len(b)
 			return 0, 0, s.syntax("unterminated string")
 		}
-		seg := s.b[i : i+j]
-		if k := bytes.IndexByte(seg, '\\'); k >= 0 {
-			// Check the escape, then go on after it.
-			i += k + 1
-			if i >= len(s.b) {
+		switch c := b[i]; {
+		case c == '"':
+			s.i = i + 1
+			return start, s.i, nil
+		case c == '\\':
+			i++
+			if i >= len(b) {
 				s.i = i
 				return 0, 0, s.syntax("unterminated escape")
 			}
-			if err := s.checkControls(s.b[i-k-1 : i-1]); err != nil {
-				return 0, 0, err
-			}
-			switch s.b[i] {
+			switch b[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i++
 			case 'u':
-				if i+5 > len(s.b) || !isHex4(s.b[i+1:i+5]) {
+				if i+5 > len(b) || !isHex4(b[i+1:i+5]) {
 					s.i = i
 					return 0, 0, s.syntax("invalid \\u escape")
 				}
@@ -232,23 +319,24 @@ func (s *scanner) stringSpan() (start, end int, err error) {
 				s.i = i
 				return 0, 0, s.syntax("invalid escape")
 			}
-			continue
+		case c < 0x20:
+			s.i = i
+			return 0, 0, s.syntax("control character in a string")
+		default:
+			i++
 		}
-		if err := s.checkControls(seg); err != nil {
-			return 0, 0, err
-		}
-		s.i = i + j + 1
-		return start, s.i, nil
 	}
 }
 
-func (s *scanner) checkControls(seg []byte) error {
-	for _, c := range seg {
-		if c < 0x20 {
-			return s.syntax("control character in a string")
-		}
-	}
-	return nil
+// special8 marks, in the high bit of each byte, the bytes of the
+// little-endian word w that end a plain run of a string: a quote, a
+// backslash or a control character. The lowest marked byte is exact (the
+// borrows of the subtractions only reach bytes above a marked one).
+func special8(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (ones * '"')
+	bs := w ^ (ones * '\\')
+	return ((q - ones) &^ q | (bs - ones) &^ bs | (w - ones*0x20) &^ w) & highs
 }
 
 func isHex4(b []byte) bool {
@@ -513,12 +601,17 @@ func isKey(key []byte, name string) bool {
 	return len(key) > len(name) && !isASCII(key) && bytes.EqualFold(key, []byte(name))
 }
 
-// canon returns the name of names that key selects, or "".
+// canon returns the name of names (lowercase ASCII) that key selects, or
+// "". A key of lowercase ASCII only folds to itself, so only a key with an
+// uppercase or non-ASCII byte is compared case-insensitively.
 func canon(key []byte, names []string) string {
 	for _, n := range names {
 		if string(key) == n {
 			return n
 		}
+	}
+	if !mayFold(key) {
+		return ""
 	}
 	for _, n := range names {
 		if isKey(key, n) {
@@ -526,6 +619,17 @@ func canon(key []byte, names []string) string {
 		}
 	}
 	return ""
+}
+
+// mayFold reports whether key has a byte that case folding changes or that
+// starts a multi-byte rune: an ASCII uppercase letter or a non-ASCII byte.
+func mayFold(key []byte) bool {
+	for _, c := range key {
+		if 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 func lower(c byte) byte {

@@ -202,6 +202,11 @@ func ParseSubscription(raw []byte) (Subscription, error) {
 	if err := readSubscription(raw, &r); err != nil {
 		return Subscription{}, fmt.Errorf("stripesync: subscription: %w", err)
 	}
+	return r.subscription()
+}
+
+// subscription is what billing reads of r, and whether it is readable.
+func (r *rawSubscription) subscription() (Subscription, error) {
 	s := Subscription{
 		ID: r.ID, CustomerID: string(r.Customer), Status: r.Status, Livemode: r.Livemode,
 		CurrentPeriodStart: r.CurrentPeriodStart.t, CurrentPeriodEnd: r.CurrentPeriodEnd.t,

@@ -154,16 +154,30 @@ func (s *Syncer) Resolve(raw []byte, stateAt time.Time, source string) (State, e
 	if err != nil {
 		return State{}, err
 	}
+	return s.resolve(sub, raw, stateAt, source), nil
+}
+
+// ResolveEvent is Resolve of the event's object, stamped with its created
+// time and SourceEvent, from what ParseEvent read of it (Event.Subscription).
+func (s *Syncer) ResolveEvent(ev Event) (State, error) {
+	sub, err := ev.Subscription()
+	if err != nil {
+		return State{}, err
+	}
+	return s.resolve(sub, ev.Object, ev.Created, SourceEvent), nil
+}
+
+func (s *Syncer) resolve(sub Subscription, raw []byte, stateAt time.Time, source string) State {
 	st := State{Subscription: sub, Raw: json.RawMessage(raw),
 		StateAt: stateAt.UTC().Truncate(time.Second), Source: source}
 	for _, price := range sub.PriceIDs {
-		if p, ok := s.Catalog.PlanForPrice(price); ok {
-			st.PriceID, st.Plan = price, p.ID
-			return st, nil
+		if plan, ok := s.Catalog.PlanIDForPrice(price); ok {
+			st.PriceID, st.Plan = price, plan
+			return st
 		}
 	}
 	st.UnknownPrice = sub.PriceID
-	return st, nil
+	return st
 }
 
 // WouldGrant reports whether st's status grants access under cat (active

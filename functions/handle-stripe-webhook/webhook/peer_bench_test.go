@@ -43,7 +43,7 @@ func BenchmarkPeerFixture(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := syncer.Resolve(ev.Object, ev.Created, stripesync.SourceEvent)
+		st, err := syncer.ResolveEvent(ev)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -88,7 +88,7 @@ func (h *handler) process(ctx context.Context, ev stripesync.Event, body []byte)
 // subscriptionEvent applies the subscription in the event. A payload that
 // cannot be read is fetched from Stripe instead.
 func (h *handler) subscriptionEvent(ctx context.Context, ev stripesync.Event, payload json.RawMessage) (stripesync.ApplyResult, error) {
-	st, err := h.o.Syncer.Resolve(ev.Object, ev.Created, stripesync.SourceEvent)
+	st, err := h.o.Syncer.ResolveEvent(ev)
 	if err == nil {
 		return h.applyFetching(ctx, ev, payload, h.o.Syncer.SubscriptionEffects(st))
 	}
