@@ -336,7 +336,7 @@ func special8(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	q := w ^ (ones * '"')
 	bs := w ^ (ones * '\\')
-	return ((q - ones) &^ q | (bs - ones) &^ bs | (w - ones*0x20) &^ w) & highs
+	return ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w) & highs
 }
 
 func isHex4(b []byte) bool {
