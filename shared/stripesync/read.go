@@ -21,7 +21,7 @@ type rawEvent struct {
 	Sub *rawSubscription
 }
 
-var eventFields = []string{"id", "object", "type", "api_version", "livemode", "created", "data"}
+var eventFields = newFieldNames("id", "object", "type", "api_version", "livemode", "created", "data")
 
 // readEvent reads an event body into r; the whole body must be valid JSON.
 func readEvent(b []byte, r *rawEvent) error {
@@ -63,7 +63,7 @@ func readEvent(b []byte, r *rawEvent) error {
 	return s.end()
 }
 
-var dataFields = []string{"object"}
+var dataFields = newFieldNames("object")
 
 func (s *scanner) readData(r *rawEvent) error {
 	if obj, err := s.objectOrNull("data"); !obj {
@@ -99,10 +99,10 @@ func (s *scanner) readData(r *rawEvent) error {
 	})
 }
 
-var subscriptionFields = []string{"id", "object", "customer", "status", "livemode", "metadata", "items",
+var subscriptionFields = newFieldNames("id", "object", "customer", "status", "livemode", "metadata", "items",
 	"plan", "quantity", "current_period_start", "current_period_end", "cancel_at", "canceled_at",
 	"ended_at", "trial_start", "trial_end", "created", "start", "cancel_at_period_end",
-	"cancellation_details"}
+	"cancellation_details")
 
 // readSubscription reads a subscription object into r; the whole input
 // must be valid JSON.
@@ -230,7 +230,7 @@ func (s *scanner) metadata(dst *metadata) error {
 	})
 }
 
-var itemsFields = []string{"data"}
+var itemsFields = newFieldNames("data")
 
 func (s *scanner) items(r *rawSubscription) error {
 	if obj, err := s.objectOrNull("items"); !obj {
@@ -272,7 +272,7 @@ func (s *scanner) items(r *rawSubscription) error {
 	})
 }
 
-var itemFields = []string{"price", "plan", "quantity", "current_period_start", "current_period_end"}
+var itemFields = newFieldNames("price", "plan", "quantity", "current_period_start", "current_period_end")
 
 func (s *scanner) item(it *rawItem) error {
 	if obj, err := s.objectOrNull("items.data[]"); !obj {
@@ -295,7 +295,7 @@ func (s *scanner) item(it *rawItem) error {
 	})
 }
 
-var cancellationFields = []string{"reason", "feedback", "comment"}
+var cancellationFields = newFieldNames("reason", "feedback", "comment")
 
 func (s *scanner) cancellationDetails(r *rawSubscription) error {
 	if obj, err := s.objectOrNull("cancellation_details"); !obj {

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // scanner is a single-pass, validating JSON reader for the few fields
@@ -28,6 +26,8 @@ type scanner struct {
 	b     []byte
 	i     int
 	depth int
+	// times backs the timestamps read, a few to an allocation.
+	times []time.Time
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -47,15 +47,20 @@ func (s *scanner) typeErr(field, want string) error {
 	return fmt.Errorf("stripesync: %w: %s must be %s (offset %d)", errType, field, want, s.i)
 }
 
-// ws skips JSON whitespace. Stripe sends its JSON indented, so runs of
-// spaces are skipped eight at a time.
+// ws skips JSON whitespace. Stripe sends its JSON indented, so a run of
+// spaces is skipped a word at a time: the first byte of a word that is
+// not a space ends it.
 func (s *scanner) ws() {
 	b, i := s.b, s.i
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
-			for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == spaces8 {
+			for i+8 <= len(b) {
+				if x := binary.LittleEndian.Uint64(b[i:]) ^ spaces8; x != 0 {
+					i += bits.TrailingZeros64(x) >> 3
+					break
+				}
 				i += 8
 			}
 		default:
@@ -392,260 +397,3 @@ func (s *scanner) number() ([]byte, error) {
 	s.i = i
 	return b[start:i], nil
 }
-
-// str decodes a string value into *dst; null leaves *dst as it is.
-func (s *scanner) str(field string, dst *string) error {
-	switch s.peek() {
-	case 'n':
-		return s.literal("null")
-	case '"':
-	default:
-		if err := s.skip(); err != nil {
-			return err
-		}
-		return s.typeErr(field, "a string")
-	}
-	start, end, err := s.stringSpan()
-	if err != nil {
-		return err
-	}
-	*dst, err = s.decodeString(start, end)
-	return err
-}
-
-// decodeString returns the string at b[start:end] (quotes included).
-func (s *scanner) decodeString(start, end int) (string, error) {
-	raw := s.b[start+1 : end-1]
-	plain := true
-	for _, c := range raw {
-		if c == '\\' || c >= utf8.RuneSelf {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return string(raw), nil
-	}
-	var v string
-	if err := json.Unmarshal(s.b[start:end], &v); err != nil {
-		return "", fmt.Errorf("stripesync: %w: %v", errSyntax, err)
-	}
-	return v, nil
-}
-
-// optStr decodes a string value into *dst, which null sets to nil.
-func (s *scanner) optStr(field string, dst **string) error {
-	if null, err := s.isNull(); null || err != nil {
-		*dst = nil
-		return err
-	}
-	v := ""
-	if *dst != nil {
-		v = **dst
-	}
-	if err := s.str(field, &v); err != nil {
-		return err
-	}
-	*dst = &v
-	return nil
-}
-
-// boolean decodes a bool value; null leaves *dst as it is.
-func (s *scanner) boolean(field string, dst *bool) error {
-	switch s.peek() {
-	case 't':
-		*dst = true
-		return s.literal("true")
-	case 'f':
-		*dst = false
-		return s.literal("false")
-	case 'n':
-		return s.literal("null")
-	}
-	if err := s.skip(); err != nil {
-		return err
-	}
-	return s.typeErr(field, "a boolean")
-}
-
-// int64Ptr decodes an integer into *dst, which null sets to nil.
-func (s *scanner) int64Ptr(field string, dst **int64) error {
-	if null, err := s.isNull(); null || err != nil {
-		*dst = nil
-		return err
-	}
-	if c := s.peek(); c != '-' && (c < '0' || c > '9') {
-		if err := s.skip(); err != nil {
-			return err
-		}
-		return s.typeErr(field, "an integer")
-	}
-	lit, err := s.number()
-	if err != nil {
-		return err
-	}
-	n, err := strconv.ParseInt(string(lit), 10, 64)
-	if err != nil {
-		return s.typeErr(field, "an integer")
-	}
-	*dst = &n
-	return nil
-}
-
-// timestamp decodes a Stripe timestamp (unix's rules: seconds as a number,
-// or a string holding a number literal, or null, which sets nil).
-func (s *scanner) timestamp(field string, dst *unix) error {
-	var lit []byte
-	switch c := s.peek(); {
-	case c == 'n':
-		dst.t = nil
-		return s.literal("null")
-	case c == '"':
-		start, end, err := s.stringSpan()
-		if err != nil {
-			return err
-		}
-		v, err := s.decodeString(start, end)
-		if err != nil {
-			return err
-		}
-		if !isNumberLiteral(v) {
-			return s.typeErr(field, "a number")
-		}
-		lit = []byte(v)
-	case c == '-' || '0' <= c && c <= '9':
-		var err error
-		if lit, err = s.number(); err != nil {
-			return err
-		}
-	default:
-		if err := s.skip(); err != nil {
-			return err
-		}
-		return s.typeErr(field, "a number")
-	}
-	n, err := strconv.ParseInt(string(lit), 10, 64)
-	if err != nil {
-		return s.typeErr(field, "an integer number of seconds")
-	}
-	t := time.Unix(n, 0).UTC()
-	dst.t = &t
-	return nil
-}
-
-// isNumberLiteral reports whether v is a JSON number literal (what
-// encoding/json accepts in a string decoded into a json.Number).
-func isNumberLiteral(v string) bool {
-	if v == "" {
-		return false
-	}
-	s := scanner{b: []byte(v)}
-	if _, err := s.number(); err != nil {
-		return false
-	}
-	return s.i == len(v)
-}
-
-// reference decodes a Stripe reference (ref's rules: an ID string, an
-// object whose "id" is read, or null, which sets "").
-func (s *scanner) reference(field string, dst *ref) error {
-	switch s.peek() {
-	case 'n':
-		*dst = ""
-		return s.literal("null")
-	case '"':
-		var v string
-		if err := s.str(field, &v); err != nil {
-			return err
-		}
-		*dst = ref(v)
-		return nil
-	case '{':
-		var id string
-		err := s.object(func(key []byte) error {
-			if canon(key, idOnly) != "" {
-				return s.str(field+".id", &id)
-			}
-			return s.skip()
-		})
-		*dst = ref(id)
-		return err
-	}
-	if err := s.skip(); err != nil {
-		return err
-	}
-	return s.typeErr(field, "an ID or an object")
-}
-
-// isKey reports whether an object key selects the field name, as
-// encoding/json matches keys: exactly, or else case-insensitively
-// (bytes.EqualFold; name is ASCII).
-func isKey(key []byte, name string) bool {
-	if string(key) == name {
-		return true
-	}
-	if len(key) == len(name) {
-		for i := range len(key) {
-			c, n := key[i], name[i]
-			if c >= utf8.RuneSelf {
-				return bytes.EqualFold(key, []byte(name))
-			}
-			if c != n && lower(c) != lower(n) {
-				return false
-			}
-		}
-		return true
-	}
-	// A multi-byte rune can fold to an ASCII letter (U+212A KELVIN SIGN
-	// to k, U+017F LONG S to s), so a longer key can still match.
-	return len(key) > len(name) && !isASCII(key) && bytes.EqualFold(key, []byte(name))
-}
-
-// canon returns the name of names (lowercase ASCII) that key selects, or
-// "". A key of lowercase ASCII only folds to itself, so only a key with an
-// uppercase or non-ASCII byte is compared case-insensitively.
-func canon(key []byte, names []string) string {
-	for _, n := range names {
-		if string(key) == n {
-			return n
-		}
-	}
-	if !mayFold(key) {
-		return ""
-	}
-	for _, n := range names {
-		if isKey(key, n) {
-			return n
-		}
-	}
-	return ""
-}
-
-// mayFold reports whether key has a byte that case folding changes or that
-// starts a multi-byte rune: an ASCII uppercase letter or a non-ASCII byte.
-func mayFold(key []byte) bool {
-	for _, c := range key {
-		if 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
-			return true
-		}
-	}
-	return false
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-var idOnly = []string{"id"}
