@@ -28,6 +28,8 @@ type scanner struct {
 	depth int
 	// times backs the timestamps read, a few to an allocation.
 	times []time.Time
+	// escaped is whether the last string stringSpan read has an escape.
+	escaped bool
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -156,7 +158,7 @@ func (s *scanner) object(field func(key []byte) error) error {
 			return err
 		}
 		key := s.b[start+1 : end-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		if s.escaped {
 			var k string
 			if err := json.Unmarshal(s.b[start:end], &k); err != nil {
 				return s.syntax("invalid key")
@@ -288,6 +290,7 @@ func (s *scanner) stringSpan() (start, end int, err error) {
 	b := s.b
 	start = s.i
 	i := s.i + 1
+	s.escaped = false
 	for {
 		for i+8 <= len(b) {
 			m := special8(binary.LittleEndian.Uint64(b[i:]))
@@ -306,6 +309,7 @@ func (s *scanner) stringSpan() (start, end int, err error) {
 			s.i = i + 1
 			return start, s.i, nil
 		case c == '\\':
+			s.escaped = true
 			i++
 			if i >= len(b) {
 				s.i = i
