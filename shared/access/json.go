@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MarshalJSON writes the check-subscription response body, keys in this
@@ -25,7 +26,14 @@ import (
 // Entitlements and limits are sorted by name. Times are RFC 3339 in UTC, to
 // the whole second; an unknown time is null.
 func (r Result) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
+	return r.AppendJSON(nil), nil
+}
+
+// AppendJSON appends the body MarshalJSON returns to dst: valid, compact
+// JSON, so that httpkit.WriteJSON writes it without encoding/json's check
+// and compaction of a Marshaler's output.
+func (r Result) AppendJSON(dst []byte) []byte {
+	b := bytes.NewBuffer(dst)
 	b.WriteByte('{')
 	first := true
 	field := func(key string) {
@@ -33,7 +41,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 			b.WriteByte(',')
 		}
 		first = false
-		writeString(&b, key)
+		writeString(b, key)
 		b.WriteByte(':')
 	}
 
@@ -42,19 +50,19 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	field("isSubscribed")
 	b.WriteString(strconv.FormatBool(r.Subscribed))
 	field("plan")
-	writeString(&b, r.Plan)
+	writeString(b, r.Plan)
 	field("planType")
-	writeStringPtr(&b, r.PlanType)
+	writeStringPtr(b, r.PlanType)
 	field("status")
-	writeStringPtr(&b, r.Status)
+	writeStringPtr(b, r.Status)
 	field("cancelAtPeriodEnd")
 	b.WriteString(strconv.FormatBool(r.CancelAtPeriodEnd))
 	field("currentPeriodEnd")
-	writeTime(&b, r.CurrentPeriodEnd)
+	writeTime(b, r.CurrentPeriodEnd)
 	field("renewalDate")
-	writeTime(&b, r.CurrentPeriodEnd)
+	writeTime(b, r.CurrentPeriodEnd)
 	field("accessUntil")
-	writeTime(&b, r.AccessUntil)
+	writeTime(b, r.AccessUntil)
 
 	names := slices.Sorted(maps.Keys(r.Entitlements))
 	field("entitlements")
@@ -63,7 +71,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeString(&b, name)
+		writeString(b, name)
 		b.WriteByte(':')
 		b.WriteString(strconv.FormatBool(r.Entitlements[name]))
 	}
@@ -79,7 +87,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeString(&b, name)
+		writeString(b, name)
 		b.WriteByte(':')
 		if v := r.Limits[name]; v != nil {
 			b.WriteString(strconv.Itoa(*v))
@@ -91,15 +99,15 @@ func (r Result) MarshalJSON() ([]byte, error) {
 
 	if r.Usage != nil {
 		field("usage")
-		writeUsage(&b, r.Usage)
+		writeUsage(b, r.Usage)
 	}
 	field("scheduledPlan")
-	writeStringPtr(&b, r.ScheduledPlan)
+	writeStringPtr(b, r.ScheduledPlan)
 	field("scheduledChangeAt")
-	writeTime(&b, r.ScheduledChangeAt)
+	writeTime(b, r.ScheduledChangeAt)
 
 	b.WriteByte('}')
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 // HasKey returns the response key of an entitlement: "has" followed by the
@@ -124,9 +132,20 @@ func FormatTime(t time.Time) string {
 	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
+// writeString writes s as encoding/json encodes a string: quoted, and a
+// string with nothing to escape (printable ASCII other than the quote, the
+// backslash and encoding/json's HTML characters <, > and &) as it is.
 func writeString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s) // a string always marshals
-	b.Write(enc)
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // a string always marshals
+			b.Write(enc)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }
 
 func writeStringPtr(b *bytes.Buffer, s *string) {

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -148,5 +149,44 @@ func TestFormatTime(t *testing.T) {
 				t.Errorf("FormatTime(%v) = %s, want %s", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestWriteStringAsEncodingJSON: a string is written exactly as
+// encoding/json writes it, whether it is passed through as it is or has
+// something to escape (quotes, backslashes, control characters, HTML
+// characters, non-ASCII, U+2028, invalid UTF-8).
+func TestWriteStringAsEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "standard", "member_access", "2026-12-26T00:00:00Z", `a"b`, `a\b`, "a\nb", "\x00", "\x1f",
+		"<script>", "a&b", "a>b", "é", "日本", "\u2028", "\xff", "a\x7fb", " ~!#$%'()*+,-./:;=?@[]^_`{|}"} {
+		var b bytes.Buffer
+		writeString(&b, s)
+		want, _ := json.Marshal(s)
+		if b.String() != string(want) {
+			t.Errorf("writeString(%q) = %s, encoding/json %s", s, b.String(), want)
+		}
+	}
+}
+
+// TestAppendJSONIsWhatMarshalWrites: the body WriteJSON appends as it is
+// is valid JSON and byte for byte what json.Marshal (which checks and
+// compacts a Marshaler's output) makes of the result, with every part set.
+func TestAppendJSONIsWhatMarshalWrites(t *testing.T) {
+	end := time.Date(2026, 12, 26, 0, 0, 0, 0, time.UTC)
+	plan, status := "premium", "active"
+	ten := 10
+	r := Result{Subscribed: true, Plan: "premium", PlanType: &plan, Status: &status, CurrentPeriodEnd: &end,
+		AccessUntil: &end, Entitlements: map[string]bool{"member_access": true, "learning_access": false},
+		Limits: map[string]*int{"properties": &ten, "seats": nil}, ScheduledPlan: &plan, ScheduledChangeAt: &end}
+	got := r.AppendJSON([]byte("prefix:"))
+	if !bytes.HasPrefix(got, []byte("prefix:")) || !json.Valid(got[len("prefix:"):]) {
+		t.Fatalf("AppendJSON = %s", got)
+	}
+	want, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got[len("prefix:"):]) != string(want) {
+		t.Fatalf("AppendJSON %s\njson.Marshal %s", got, want)
 	}
 }

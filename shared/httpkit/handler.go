@@ -70,9 +70,22 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	WriteJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message})
 }
 
+// JSONAppender is a body that writes itself as valid, compact JSON
+// (access.Result): WriteJSON appends it as it is, without encoding/json's
+// reflection, check and compaction.
+type JSONAppender interface {
+	AppendJSON(dst []byte) []byte
+}
+
 // WriteJSON writes v as a JSON response with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if a, ok := v.(JSONAppender); ok {
+		b = a.AppendJSON(make([]byte, 0, 512))
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":"internal_error","message":"An internal error occurred. Please try again."}`)
