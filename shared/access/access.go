@@ -159,24 +159,31 @@ func Compute(subs []Subscription, cat *plans.Catalog, now time.Time) Result {
 			shown = s
 		}
 	}
-	effective := cat.Free()
+	effective, _ := cat.View(cat.FreePlan)
 	if winner != nil {
 		shown = winner
-		effective, _ = cat.Plan(planOf(*winner, cat))
+		effective, _ = cat.View(planOf(*winner, cat))
+	}
+	if effective == nil {
+		effective = &plans.Plan{}
 	}
 
+	// The result's maps and numbers are its own: the catalog's plan is
+	// read, never handed out.
 	r := Result{
 		Subscribed:   winner != nil,
 		Plan:         effective.ID,
 		Entitlements: map[string]bool{},
-		Limits:       effective.Limits,
+		Limits:       make(map[string]*int, len(effective.Limits)),
 	}
-	if r.Limits == nil {
-		r.Limits = map[string]*int{}
+	for name, v := range effective.Limits {
+		if v != nil {
+			n := *v
+			v = &n
+		}
+		r.Limits[name] = v
 	}
-	for _, name := range cat.Entitlements() {
-		r.Entitlements[name] = false
-	}
+	cat.EachEntitlement(func(name string) { r.Entitlements[name] = false })
 	for _, name := range effective.Entitlements {
 		r.Entitlements[name] = true
 	}
@@ -212,8 +219,8 @@ func planOf(s Subscription, cat *plans.Catalog) string {
 		return s.Plan
 	}
 	if s.PriceID != "" {
-		if p, ok := cat.PlanForPrice(s.PriceID); ok {
-			return p.ID
+		if id, ok := cat.PlanIDForPrice(s.PriceID); ok {
+			return id
 		}
 	}
 	return ""

@@ -230,3 +230,38 @@ func TestComputeNoSubscription(t *testing.T) {
 		})
 	}
 }
+
+// TestComputeHandsOutNoCatalogState: the catalog's plans are read without
+// copies, so a result whose limits and entitlements a caller changes must
+// not change the catalog: the next result is the same as the first.
+func TestComputeHandsOutNoCatalogState(t *testing.T) {
+	cat := catalog(t, false)
+	for _, subs := range [][]Subscription{nil, {sub(nil)}} {
+		first := Compute(subs, cat, mid)
+		if len(first.Limits) == 0 || len(first.Entitlements) == 0 {
+			t.Fatalf("result %+v has no limits or entitlements: the test proves nothing", first)
+		}
+		for name, v := range first.Limits {
+			if v != nil {
+				*v = 12345
+			}
+			first.Limits[name] = nil
+		}
+		first.Limits["extra"] = nil
+		for name := range first.Entitlements {
+			first.Entitlements[name] = true
+		}
+		again := Compute(subs, cat, mid)
+		if _, ok := again.Limits["extra"]; ok {
+			t.Fatal("a key added to a result's limits reached the catalog")
+		}
+		for name, v := range again.Limits {
+			if v != nil && *v == 12345 {
+				t.Fatalf("limit %s changed through an earlier result", name)
+			}
+		}
+		if again.Plan == "free" && again.Entitlements["member_access"] {
+			t.Fatal("an entitlement set in an earlier result reached the catalog")
+		}
+	}
+}

@@ -42,10 +42,13 @@ type Stored struct {
 // monthly count from a month before now's month (in the catalog's time
 // zone) is 0.
 func Usage(cat *plans.Catalog, planID string, stored map[string]Stored, now time.Time) map[string]Counter {
-	plan, _ := cat.Plan(planID)
+	plan, ok := cat.View(planID)
+	if !ok {
+		plan = &plans.Plan{}
+	}
 	period := cat.PeriodStart(now).Format(time.DateOnly)
-	out := make(map[string]Counter, len(cat.LimitNames()))
-	for _, name := range cat.LimitNames() {
+	out := make(map[string]Counter, cat.NumLimits())
+	cat.EachLimitName(func(name string) {
 		c := Counter{Kind: cat.CounterKind(name)}
 		st := stored[name]
 		switch v, unlimited, ok := plan.Limit(name); {
@@ -67,7 +70,7 @@ func Usage(cat *plans.Catalog, planID string, stored map[string]Stored, now time
 			c.Remaining = &r
 		}
 		out[name] = c
-	}
+	})
 	return out
 }
 

@@ -204,6 +204,36 @@ func (c *Catalog) Plan(id string) (Plan, bool) {
 	return c.Plans[i].clone(), true
 }
 
+// View returns the plan id without copying it, and whether the catalog
+// has it: for readers on a hot path (access.Compute) that read the plan and
+// never change it or hand out what it holds. Everyone else uses Plan.
+func (c *Catalog) View(id string) (*Plan, bool) {
+	i, ok := c.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return &c.Plans[i], true
+}
+
+// EachEntitlement calls fn with each entitlement of Entitlements, without
+// copying the list.
+func (c *Catalog) EachEntitlement(fn func(name string)) {
+	for _, name := range c.entitlements {
+		fn(name)
+	}
+}
+
+// EachLimitName calls fn with each name of LimitNames, without copying the
+// list.
+func (c *Catalog) EachLimitName(fn func(name string)) {
+	for _, name := range c.limitNames {
+		fn(name)
+	}
+}
+
+// NumLimits is len(LimitNames()).
+func (c *Catalog) NumLimits() int { return len(c.limitNames) }
+
 // Free returns the free plan.
 func (c *Catalog) Free() Plan {
 	p, _ := c.Plan(c.FreePlan)
