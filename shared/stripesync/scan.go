@@ -94,6 +94,16 @@ func (s *scanner) end() error {
 	return nil
 }
 
+// checkJSON reports whether b is one valid JSON value (with encoding/json's
+// grammar and nesting limit), without decoding it.
+func checkJSON(b []byte) error {
+	s := scanner{b: b}
+	if err := s.skip(); err != nil {
+		return err
+	}
+	return s.end()
+}
+
 // skip checks and skips one value of any type.
 func (s *scanner) skip() error {
 	switch s.peek() {
