@@ -32,6 +32,10 @@ type stack struct {
 	users             []string
 	tokens            []string
 	tmpl              *loaddriver.EventTemplate
+	// next is the first Stripe-clock second no event of the stack has
+	// used yet: a later batch (a benchmark's second count) starts there, so
+	// that its events are newer than what the earlier batches stored.
+	next time.Time
 }
 
 // newStack builds check-subscription and handle-stripe-webhook, seeds
@@ -83,13 +87,16 @@ func newStack(t testing.TB, users int) *stack {
 func customerOf(i int) string { return fmt.Sprintf("cus_load_%d", i) }
 func subOf(i int) string      { return fmt.Sprintf("sub_load_%d", i) }
 
-// seedSubscription inserts user i's active subscription, stored an hour
+// seedSubscription inserts user i's active subscription, stored two hours
 // before now, so that check-subscription has a paid user and every event
-// the webhook load delivers later applies as newer.
+// the webhook load delivers later (stamped from an hour before its own
+// start) applies as newer. (Stored one hour before, a load started within
+// the second of the seeding tied with it: the webhook then fetched the
+// subscription from stripe-mock, whose fixture price is unknown.)
 func (s *stack) seedSubscription(t testing.TB, i int, now time.Time) {
 	s.db.MustExec(t, `insert into public.subscriptions (id, user_id, customer_id, status, price_id, plan,
 		current_period_start, current_period_end, cancel_at_period_end, stripe_created, state_at)
-		values ($1, $2, $3, 'active', $4, 'standard', $5::timestamptz, $6::timestamptz, false, $5::timestamptz, $5::timestamptz - interval '1 hour')`,
+		values ($1, $2, $3, 'active', $4, 'standard', $5::timestamptz, $6::timestamptz, false, $5::timestamptz, $5::timestamptz - interval '2 hours')`,
 		subOf(i), s.users[i], customerOf(i), loaddriver.FixturePrice, now, now.Add(30*24*time.Hour))
 }
 
@@ -160,9 +167,14 @@ func (s *stack) checkLoad(clients int, d time.Duration) loaddriver.Load {
 
 // events builds n signed fixture events spread over the stack's users:
 // the k-th event of a user is k seconds later in Stripe's clock than its
-// previous one, so each applies as new and none needs a fetch.
+// previous one, so each applies as new and none needs a fetch, also after
+// an earlier batch of the same stack.
 func (s *stack) events(n int, prefix string) [][2]string {
 	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	if base.Before(s.next) {
+		base = s.next
+	}
+	s.next = base.Add(time.Duration((n+len(s.users)-1)/len(s.users)) * time.Second)
 	out := make([][2]string, n)
 	for e := range n {
 		u := e % len(s.users)
