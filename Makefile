@@ -171,7 +171,7 @@ deploy:
 	sam build --config-env $(ENV)
 	sam deploy --config-env $(ENV)
 
-## bench: every benchmark against real Postgres and stripe-mock (the load driver included; starts through PgBouncer), the
+## bench: every benchmark, one package at a time (-p 1: two at once shared the cores), against real Postgres and stripe-mock (the load driver included; starts through PgBouncer), the
 ## webhook CPU path and the Node peer pinned to one core, then one table (billing bench-report)
 BENCH_COUNT ?= 3
 BENCH_OUT := $(BUILD_DIR)/bench.txt
@@ -181,7 +181,7 @@ bench:
 	@command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || { \
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pgbouncer >/dev/null; \
 	  else echo "pgbouncer is not installed (sudo apt-get install -y pgbouncer): no pooler/ start figures"; fi; }
-	$(BILLING) testenv -- $(GO) test -run '^$$' -bench . -benchmem -count=$(BENCH_COUNT) -timeout 60m ./... > $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
+	$(BILLING) testenv -- $(GO) test -p 1 -run '^$$' -bench . -benchmem -count=$(BENCH_COUNT) -timeout 60m ./... > $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
 	taskset -c 1 env GOMAXPROCS=1 $(GO) test -run '^$$' -bench PeerFixture -benchmem -count=$(BENCH_COUNT) \
 	  ./functions/handle-stripe-webhook/webhook/ >> $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
 	@if command -v node >/dev/null; then \

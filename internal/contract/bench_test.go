@@ -35,7 +35,16 @@ func BenchmarkRequest(b *testing.B) {
 				}
 			})
 			b.Run("create-checkout-session", func(b *testing.B) {
+				n := 0
 				for b.Loop() {
+					// The per-user rate limit (20 a minute) forgotten every
+					// few calls: the benchmark measures the call, not the
+					// 429.
+					if n++; n%10 == 0 {
+						b.StopTimer()
+						tg.db.MustExec(b, `delete from public.billing_rate_limits`)
+						b.StartTimer()
+					}
 					if code, _, body := tg.call(b, http.MethodPost, "create-checkout-session", token, `{"plan":"standard"}`, nil); code != http.StatusOK {
 						b.Fatalf("%d %v", code, body)
 					}
