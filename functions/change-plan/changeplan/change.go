@@ -9,6 +9,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"billing/functions/cancel-subscription/cancelsub"
 	"billing/shared/auth"
 	"billing/shared/httpkit"
 	"billing/shared/store"
@@ -169,18 +170,23 @@ func (h *handler) release(ctx context.Context, c change) error {
 }
 
 // applySubscription stores Stripe's answer through the webhook's SQL path,
-// stamped with a lower bound of Stripe's read; one not later than the
-// stored state is left to its webhook event.
+// stamped with a lower bound of Stripe's read. An answer no newer than a
+// stored state of the same second or two (the event of the user's
+// previous change, a resume a moment ago) is read again after the
+// webhook's bounded wait (stripesync.ApplyOwnWrite, as cancel and resume
+// do), so that the 200 shows the new plan; one that still does not apply,
+// or a stored state further ahead, is left to the webhook event of this
+// change.
 func (h *handler) applySubscription(ctx context.Context, s *stripe.Subscription, sent, received time.Time) error {
 	if s.LastResponse == nil || len(s.LastResponse.RawJSON) == 0 {
 		return httpkit.Internal(errors.New("stripe answered without a body"))
 	}
 	at := stripeclient.ReadTime(s.LastResponse.Header, sent, received)
-	res, err := h.apply.ApplyAnswer(ctx, s.LastResponse.RawJSON, at)
+	res, err := h.apply.ApplyOwnWrite(ctx, s.LastResponse.RawJSON, at, cancelsub.ReadBack(h.stripe.Subscriptions, h.now))
 	if err != nil {
 		return store.HTTPError(err)
 	}
-	if res.Subscription != "applied" {
+	if !res.SubscriptionStored() {
 		httpkit.Logger(ctx).InfoContext(ctx, "change-plan: Stripe's answer not applied over a stored state as new; its webhook event applies the change",
 			"result", res.Subscription, "state_at", at)
 	}

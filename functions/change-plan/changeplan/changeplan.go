@@ -97,7 +97,7 @@ type Stripe struct {
 // Applier applies Stripe's answers to the database (stripesync.Syncer);
 // stateAt is a lower bound of Stripe's read of the answer.
 type Applier interface {
-	ApplyAnswer(ctx context.Context, raw []byte, stateAt time.Time) (stripesync.ApplyResult, error)
+	ApplyOwnWrite(ctx context.Context, raw []byte, stateAt time.Time, read stripesync.SubscriptionReader) (stripesync.ApplyResult, error)
 	ApplySchedule(ctx context.Context, ev *stripesync.Event, payload json.RawMessage, raw []byte, stateAt time.Time, source string) (stripesync.ScheduleResult, error)
 }
 

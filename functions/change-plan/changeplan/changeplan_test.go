@@ -341,3 +341,38 @@ func TestDowngradeOfATrialKeepsTheTrial(t *testing.T) {
 		t.Fatalf("phases sent %+v", u)
 	}
 }
+
+// TestUpgradeReadsItsOwnWrite: the subscription's last event is from this
+// very second (a resume a moment ago), so Stripe's answer to the upgrade,
+// stamped with a lower bound of its read, is not later than the stored
+// state. The change waits the bounded time cancel and resume wait, reads
+// the subscription again and applies it: the 200 body and the next
+// check-subscription show the new plan (they showed the old one, and the
+// demo's upgrade step failed, when only the webhook event applied it).
+func TestUpgradeReadsItsOwnWrite(t *testing.T) {
+	w := start(t, fntest.Options{})
+	check := fntest.Start(t, checksub.Spec, fntest.Options{DB: w.DB})
+	user, token := w.Subscribe(t, "own", fntest.Sub{Status: "active", StateAt: time.Now().UTC().Truncate(time.Second)})
+	// Stripe keeps the new price: the read after the update answers it.
+	w.Proxy.Rewrite("POST", "/v1/subscriptions/sub_own", func(req stripetest.Request, _ map[string]any) {
+		if price := req.Form.Get("items[0][price]"); price != "" {
+			w.Update("sub_own", func(s *fntest.Sub) { s.PriceID, s.Plan = price, "premium" })
+		}
+	})
+	began := time.Now()
+	code, body := w.Post(t, token, `{"plan":"premium"}`)
+	took := time.Since(began)
+	if code != 200 || body["plan"] != "premium" {
+		t.Fatalf("%d %v, want 200 with the premium plan", code, body)
+	}
+	if took > 4*time.Second {
+		t.Errorf("the upgrade took %v, want at most about 3 s of waiting", took)
+	}
+	// One read before the update (its item), one after it.
+	if n := w.Proxy.Count(http.MethodGet, "/v1/subscriptions/sub_own"); n != 2 {
+		t.Errorf("%d reads of the subscription, want 2", n)
+	}
+	if code, cs := check.Post(t, check.Token(t, user, ""), ""); code != 200 || cs["plan"] != "premium" {
+		t.Errorf("check-subscription after the upgrade: %d %v", code, cs)
+	}
+}

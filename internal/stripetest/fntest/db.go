@@ -197,3 +197,14 @@ func (s *Subscribers) Subscription(id string) Sub {
 	defer s.mu.Unlock()
 	return s.subs[id]
 }
+
+// Update changes what Stripe holds of the subscription id (what later
+// reads answer), as a change made in Stripe would; the database row is
+// left as it is.
+func (s *Subscribers) Update(id string, change func(*Sub)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub := s.subs[id]
+	change(&sub)
+	s.subs[id] = sub
+}
