@@ -3,10 +3,10 @@ package access
 import (
 	"bytes"
 	"encoding/json"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -64,7 +64,8 @@ func (r Result) AppendJSON(dst []byte) []byte {
 	field("accessUntil")
 	writeTime(b, r.AccessUntil)
 
-	names := slices.Sorted(maps.Keys(r.Entitlements))
+	var nbuf, lbuf [16]string
+	names := sortedKeys(nbuf[:0], r.Entitlements)
 	field("entitlements")
 	b.WriteByte('{')
 	for i, name := range names {
@@ -83,7 +84,7 @@ func (r Result) AppendJSON(dst []byte) []byte {
 
 	field("limits")
 	b.WriteByte('{')
-	for i, name := range slices.Sorted(maps.Keys(r.Limits)) {
+	for i, name := range sortedKeys(lbuf[:0], r.Limits) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
@@ -110,10 +111,33 @@ func (r Result) AppendJSON(dst []byte) []byte {
 	return b.Bytes()
 }
 
+// sortedKeys appends m's keys to buf in order (a buffer on the caller's
+// stack holds a catalog's few names without allocating).
+func sortedKeys[V any](buf []string, m map[string]V) []string {
+	for k := range m {
+		buf = append(buf, k)
+	}
+	slices.Sort(buf)
+	return buf
+}
+
+// hasKeys remembers HasKey's answers: the names are the catalog's few
+// entitlements, asked for on every response.
+var hasKeys sync.Map // entitlement -> string
+
 // HasKey returns the response key of an entitlement: "has" followed by the
 // entitlement in PascalCase ("member_access" -> "hasMemberAccess",
 // "race_11r" -> "hasRace11r").
 func HasKey(entitlement string) string {
+	if k, ok := hasKeys.Load(entitlement); ok {
+		return k.(string)
+	}
+	k := hasKey(entitlement)
+	hasKeys.Store(entitlement, k)
+	return k
+}
+
+func hasKey(entitlement string) string {
 	var b strings.Builder
 	b.WriteString("has")
 	for part := range strings.SplitSeq(entitlement, "_") {

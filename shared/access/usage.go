@@ -2,8 +2,6 @@ package access
 
 import (
 	"bytes"
-	"maps"
-	"slices"
 	"strconv"
 	"time"
 
@@ -78,7 +76,8 @@ func Usage(cat *plans.Catalog, planID string, stored map[string]Stored, now time
 // {"kind", "used", "limit", "remaining"} and "resetsAt" for a monthly one.
 func writeUsage(b *bytes.Buffer, usage map[string]Counter) {
 	b.WriteByte('{')
-	for i, name := range slices.Sorted(maps.Keys(usage)) {
+	var buf [16]string
+	for i, name := range sortedKeys(buf[:0], usage) {
 		c := usage[name]
 		if i > 0 {
 			b.WriteByte(',')

@@ -33,6 +33,17 @@ var quiet = slog.New(slog.DiscardHandler)
 // one data path and returns its URL.
 func server(t testing.TB, db *testdb.DB, path string) (url string, mint func(userID string) string) {
 	t.Helper()
+	h, mint := handler(t, db, path)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL, mint
+}
+
+// handler is the function as its server serves it (function.Wrap's
+// middleware included) on the data path ("pgx" or "rest"), and a minter of
+// its users' tokens.
+func handler(t testing.TB, db *testdb.DB, path string) (http.Handler, func(userID string) string) {
+	t.Helper()
 	env := map[string]string{
 		"SUPABASE_JWT_SECRET":           secret,
 		"SITE_URL":                      "https://app.example",
@@ -67,9 +78,7 @@ func server(t testing.TB, db *testdb.DB, path string) (url string, mint func(use
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(function.Wrap(checksub.Name, cfg, quiet, h))
-	t.Cleanup(srv.Close)
-	return srv.URL, func(userID string) string {
+	return function.Wrap(checksub.Name, cfg, quiet, h), func(userID string) string {
 		return authtest.Mint(t, secret, auth.MintClaims{UserID: userID, Email: "u@example.com", Issuer: cfg.Issuer()})
 	}
 }
