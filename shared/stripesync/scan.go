@@ -85,6 +85,16 @@ func (s *scanner) peek() byte {
 	return s.b[s.i]
 }
 
+// next consumes c when it is the very next byte, the common case in
+// Stripe's layout (`"key": value,`), without the call peek makes.
+func (s *scanner) next(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
 // end checks that only whitespace follows the top-level value.
 func (s *scanner) end() error {
 	s.ws()
@@ -175,12 +185,17 @@ func (s *scanner) object(field func(key []byte) error) error {
 			}
 			key = []byte(k)
 		}
-		if s.peek() != ':' {
-			return s.syntax("expected a colon")
+		if !s.next(':') {
+			if s.peek() != ':' {
+				return s.syntax("expected a colon")
+			}
+			s.i++
 		}
-		s.i++
 		if err := field(key); err != nil {
 			return err
+		}
+		if s.next(',') {
+			continue
 		}
 		switch s.peek() {
 		case ',':
@@ -214,12 +229,17 @@ func (s *scanner) skipObject() error {
 		if _, _, err := s.stringSpan(); err != nil {
 			return err
 		}
-		if s.peek() != ':' {
-			return s.syntax("expected a colon")
+		if !s.next(':') {
+			if s.peek() != ':' {
+				return s.syntax("expected a colon")
+			}
+			s.i++
 		}
-		s.i++
 		if err := s.skip(); err != nil {
 			return err
+		}
+		if s.next(',') {
+			continue
 		}
 		switch s.peek() {
 		case ',':
@@ -248,6 +268,9 @@ func (s *scanner) skipArray() error {
 	for {
 		if err := s.skip(); err != nil {
 			return err
+		}
+		if s.next(',') {
+			continue
 		}
 		switch s.peek() {
 		case ',':
@@ -279,6 +302,9 @@ func (s *scanner) array(elem func() error) error {
 	for {
 		if err := elem(); err != nil {
 			return err
+		}
+		if s.next(',') {
+			continue
 		}
 		switch s.peek() {
 		case ',':
