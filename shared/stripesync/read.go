@@ -260,7 +260,13 @@ func (s *scanner) items(r *rawSubscription) error {
 			}
 			return s.typeErr("items.data", "an array")
 		}
-		items.Data = items.Data[:0]
+		// As encoding/json: the slice is reset to length zero, and an
+		// empty array makes an empty slice, not nil.
+		if items.Data == nil {
+			items.Data = []rawItem{}
+		} else {
+			items.Data = items.Data[:0]
+		}
 		return s.array(func() error {
 			var it rawItem
 			if err := s.item(&it); err != nil {
