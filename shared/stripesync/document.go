@@ -84,24 +84,30 @@ func (s *Syncer) document(ev *Event, payload json.RawMessage, status string, fx 
 	var subDoc *subscriptionDoc
 	var raw []byte
 	if st := fx.Subscription; st != nil {
-		subDoc = &subscriptionDoc{ID: st.ID, CustomerID: st.CustomerID, UserID: st.UserID, Status: st.Status,
-			PriceID: st.PriceID, Plan: st.Plan, Quantity: st.Quantity, Livemode: st.Livemode,
-			CurrentPeriodStart: st.CurrentPeriodStart, CurrentPeriodEnd: st.CurrentPeriodEnd,
-			CancelAtPeriodEnd: st.CancelAtPeriodEnd, CancelAt: st.CancelAt, CanceledAt: st.CanceledAt,
-			EndedAt: st.EndedAt, TrialStart: st.TrialStart, TrialEnd: st.TrialEnd,
-			CancellationReason: st.CancellationReason, CancellationFeedback: st.CancellationFeedback,
-			CancellationComment: st.CancellationComment, StateAt: st.StateAt, Source: st.Source,
-			UnknownPrice: st.UnknownPrice != ""}
-		if !st.Created.IsZero() {
-			created := st.Created
-			subDoc.StripeCreated = &created
-		}
+		subDoc = subscriptionDocOf(st)
 		raw = st.Raw
 		if doc.CustomerID == "" {
 			doc.CustomerID = st.CustomerID
 		}
 	}
 	return appendDocument(doc, evDoc, payload, subDoc, raw, s.catalogJSON())
+}
+
+// subscriptionDocOf is the document part of st, without its raw object.
+func subscriptionDocOf(st *State) *subscriptionDoc {
+	d := &subscriptionDoc{ID: st.ID, CustomerID: st.CustomerID, UserID: st.UserID, Status: st.Status,
+		PriceID: st.PriceID, Plan: st.Plan, Quantity: st.Quantity, Livemode: st.Livemode,
+		CurrentPeriodStart: st.CurrentPeriodStart, CurrentPeriodEnd: st.CurrentPeriodEnd,
+		CancelAtPeriodEnd: st.CancelAtPeriodEnd, CancelAt: st.CancelAt, CanceledAt: st.CanceledAt,
+		EndedAt: st.EndedAt, TrialStart: st.TrialStart, TrialEnd: st.TrialEnd,
+		CancellationReason: st.CancellationReason, CancellationFeedback: st.CancellationFeedback,
+		CancellationComment: st.CancellationComment, StateAt: st.StateAt, Source: st.Source,
+		UnknownPrice: st.UnknownPrice != ""}
+	if !st.Created.IsZero() {
+		created := st.Created
+		d.StripeCreated = &created
+	}
+	return d
 }
 
 // appendDocument writes doc with its event (and the event's payload), its

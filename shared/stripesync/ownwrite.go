@@ -66,8 +66,10 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 		return res, err
 	}
 	var stored struct {
-		StateAt *time.Time          `json:"state_at"`
-		Stored  *storedSubscription `json:"stored"`
+		StateAt *time.Time `json:"state_at"`
+		// Stored is billing_stored_subscription_json, read with the
+		// document's field names.
+		Stored *subscriptionDoc `json:"stored"`
 	}
 	if err := s.Store.Call(ctx, "billing_subscription_state_at",
 		[]store.Arg{{Name: "p_subscription_id", Value: sub.ID}}, &stored); err != nil {
@@ -77,7 +79,7 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 	if stored.StateAt == nil || stored.StateAt.Sub(read0) > OwnWriteLag {
 		return res, nil
 	}
-	if st, err := s.Resolve(raw, readAt, SourceAPI); err == nil && stored.Stored != nil && stored.Stored.holds(st) {
+	if st, err := s.Resolve(raw, readAt, SourceAPI); err == nil && stored.Stored != nil && subscriptionDocOf(&st).writesNothingOver(stored.Stored) {
 		// The change's own event won the race: what is stored is the
 		// answer, and applying it would change nothing.
 		httpkit.Logger(ctx).DebugContext(ctx, "stripesync: our change's answer is already stored",
@@ -105,43 +107,21 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 	return s.ApplyAnswer(ctx, raw, readAt)
 }
 
-// storedSubscription is what billing_subscription_state_at answers of a
-// stored subscription: the fields an apply writes.
-type storedSubscription struct {
-	Status               string     `json:"status"`
-	CustomerID           string     `json:"customer_id"`
-	PriceID              *string    `json:"price_id"`
-	Plan                 *string    `json:"plan"`
-	Quantity             *int64     `json:"quantity"`
-	CurrentPeriodStart   *time.Time `json:"current_period_start"`
-	CurrentPeriodEnd     *time.Time `json:"current_period_end"`
-	CancelAtPeriodEnd    bool       `json:"cancel_at_period_end"`
-	CancelAt             *time.Time `json:"cancel_at"`
-	CanceledAt           *time.Time `json:"canceled_at"`
-	EndedAt              *time.Time `json:"ended_at"`
-	TrialStart           *time.Time `json:"trial_start"`
-	TrialEnd             *time.Time `json:"trial_end"`
-	CancellationReason   *string    `json:"cancellation_reason"`
-	CancellationFeedback *string    `json:"cancellation_feedback"`
-	CancellationComment  *string    `json:"cancellation_comment"`
-}
-
-// holds reports whether applying st would write nothing new: every field
-// billing_apply_event writes from it equals the stored one. A price the
-// catalog does not know is never taken as held (the apply decides what
-// such a state keeps).
-func (s storedSubscription) holds(st State) bool {
-	return st.UnknownPrice == "" &&
-		s.Status == st.Status && s.CustomerID == st.CustomerID &&
-		deref(s.PriceID) == st.PriceID && deref(s.Plan) == st.Plan &&
-		s.Quantity != nil && *s.Quantity == st.Quantity &&
-		sameTime(s.CurrentPeriodStart, st.CurrentPeriodStart) && sameTime(s.CurrentPeriodEnd, st.CurrentPeriodEnd) &&
-		s.CancelAtPeriodEnd == st.CancelAtPeriodEnd && sameTime(s.CancelAt, st.CancelAt) &&
-		sameTime(s.CanceledAt, st.CanceledAt) && sameTime(s.EndedAt, st.EndedAt) &&
-		sameTime(s.TrialStart, st.TrialStart) && sameTime(s.TrialEnd, st.TrialEnd) &&
-		deref(s.CancellationReason) == st.CancellationReason &&
-		deref(s.CancellationFeedback) == st.CancellationFeedback &&
-		deref(s.CancellationComment) == st.CancellationComment
+// writesNothingOver reports whether applying d (an API answer's
+// document) over the stored row would change none of the columns
+// billing_apply_event writes. A price the catalog does not know is never
+// taken as held (the apply decides what such a state keeps).
+func (d *subscriptionDoc) writesNothingOver(stored *subscriptionDoc) bool {
+	return !d.UnknownPrice &&
+		d.Status == stored.Status && d.CustomerID == stored.CustomerID &&
+		d.PriceID == stored.PriceID && d.Plan == stored.Plan && d.Quantity == stored.Quantity &&
+		sameTime(d.CurrentPeriodStart, stored.CurrentPeriodStart) && sameTime(d.CurrentPeriodEnd, stored.CurrentPeriodEnd) &&
+		d.CancelAtPeriodEnd == stored.CancelAtPeriodEnd && sameTime(d.CancelAt, stored.CancelAt) &&
+		sameTime(d.CanceledAt, stored.CanceledAt) && sameTime(d.EndedAt, stored.EndedAt) &&
+		sameTime(d.TrialStart, stored.TrialStart) && sameTime(d.TrialEnd, stored.TrialEnd) &&
+		d.CancellationReason == stored.CancellationReason &&
+		d.CancellationFeedback == stored.CancellationFeedback &&
+		d.CancellationComment == stored.CancellationComment
 }
 
 // sameTime reports whether a and b are both unset or the same instant.
