@@ -83,14 +83,18 @@ func (s *Syncer) document(ev *Event, payload json.RawMessage, status string, fx 
 	}
 	var subDoc *subscriptionDoc
 	var raw []byte
+	rawChecked := false
 	if st := fx.Subscription; st != nil {
 		subDoc = subscriptionDocOf(st)
-		raw = st.Raw
+		raw, rawChecked = st.Raw, st.rawChecked
 		if doc.CustomerID == "" {
 			doc.CustomerID = st.CustomerID
 		}
 	}
-	return appendDocument(doc, evDoc, payload, subDoc, raw, s.catalogJSON())
+	// The event's body and the object read from it were checked whole when
+	// they were read: only other bytes are checked again.
+	payloadChecked := ev != nil && sameBytes(payload, ev.body)
+	return appendDocument(doc, evDoc, part{payload, payloadChecked}, subDoc, part{raw, rawChecked}, s.catalogJSON())
 }
 
 // subscriptionDocOf is the document part of st, without its raw object.
@@ -115,8 +119,9 @@ func subscriptionDocOf(st *State) *subscriptionDoc {
 // are spliced in as they are, not through encoding/json, which would check
 // and compact each again (the 4 KB payload and its 3.5 KB object were the
 // webhook's largest encoding cost); a part that is not valid JSON is left
-// out, as before (the scanner checks it: checkJSON).
-func appendDocument(doc applyDoc, ev *eventDoc, payload []byte, sub *subscriptionDoc, raw, catalog []byte) ([]byte, error) {
+// out, as before (the scanner checks a part not known to be JSON already:
+// checkJSON).
+func appendDocument(doc applyDoc, ev *eventDoc, payload part, sub *subscriptionDoc, raw part, catalog []byte) ([]byte, error) {
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return nil, err
@@ -137,14 +142,27 @@ func appendDocument(doc applyDoc, ev *eventDoc, payload []byte, sub *subscriptio
 	return append(b, '}'), nil
 }
 
+// part is raw JSON to splice into the document, and whether the scanner
+// has checked it already.
+type part struct {
+	b       []byte
+	checked bool
+}
+
+// sameBytes reports whether a and b are the same bytes in memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // appendObject appends v as JSON with the key name holding extra (raw
 // JSON) as its last member, when extra is valid JSON.
-func appendObject(b []byte, v any, name string, extra []byte) ([]byte, error) {
+func appendObject(b []byte, v any, name string, p part) ([]byte, error) {
 	enc, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	if len(extra) == 0 || checkJSON(extra) != nil {
+	extra := p.b
+	if len(extra) == 0 || !p.checked && checkJSON(extra) != nil {
 		return append(b, enc...), nil
 	}
 	b = append(b, enc[:len(enc)-1]...)

@@ -10,7 +10,8 @@ import (
 // TestAppendDocument: the document billing_apply_event reads holds the
 // event with its payload, the subscription with its raw object and the
 // catalog, spliced in as they are; a part that is not valid JSON is left
-// out; and the rest is what encoding/json writes of the structs.
+// out unless it was checked when it was read; and the rest is what
+// encoding/json writes of the structs.
 func TestAppendDocument(t *testing.T) {
 	at := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	payload := []byte(`{"id":"evt_1","data":{"object":{"id":"sub_1","note":"<&>"}}}`)
@@ -48,7 +49,7 @@ func TestAppendDocument(t *testing.T) {
 		return out
 	}
 
-	b, err := appendDocument(doc, ev, payload, sub, raw, catalog)
+	b, err := appendDocument(doc, ev, part{payload, true}, sub, part{raw, false}, catalog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestAppendDocument(t *testing.T) {
 	}
 
 	// Invalid parts are left out; no event and no subscription, no keys.
-	b, err = appendDocument(doc, ev, []byte(`{"id":`), sub, []byte(`nope`), catalog)
+	b, err = appendDocument(doc, ev, part{[]byte(`{"id":`), false}, sub, part{[]byte(`nope`), false}, catalog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestAppendDocument(t *testing.T) {
 	if _, ok := got["subscription"].(map[string]any)["raw"]; ok {
 		t.Errorf("an invalid raw object was kept: %s", b)
 	}
-	b, err = appendDocument(doc, nil, nil, nil, nil, catalog)
+	b, err = appendDocument(doc, nil, part{}, nil, part{}, catalog)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@ type Event struct {
 
 	// sub is Object as ParseEvent read it as a subscription, if it could.
 	sub *rawSubscription
+	// body is the body ParseEvent read, and so checked as JSON.
+	body []byte
 }
 
 // Subscription reads the event's object as a subscription, as
@@ -54,7 +56,7 @@ func ParseEvent(raw []byte) (Event, error) {
 		return Event{}, fmt.Errorf("stripesync: event %s without data.object", r.ID)
 	}
 	return Event{ID: r.ID, Type: r.Type, APIVersion: r.APIVersion, Livemode: r.Livemode,
-		Created: *r.Created.t, Object: json.RawMessage(r.Data), sub: r.Sub}, nil
+		Created: *r.Created.t, Object: json.RawMessage(r.Data), sub: r.Sub, body: raw}, nil
 }
 
 // Invoice is what billing reads of a Stripe invoice.

@@ -109,6 +109,10 @@ type State struct {
 	Raw          json.RawMessage
 	StateAt      time.Time
 	Source       string
+
+	// rawChecked: Raw is JSON the scanner has checked (Resolve and
+	// ResolveEvent read it whole), so the apply document takes it as it is.
+	rawChecked bool
 }
 
 // Link links a user to a Stripe customer (checkout.session.completed).
@@ -168,7 +172,7 @@ func (s *Syncer) ResolveEvent(ev Event) (State, error) {
 }
 
 func (s *Syncer) resolve(sub Subscription, raw []byte, stateAt time.Time, source string) State {
-	st := State{Subscription: sub, Raw: json.RawMessage(raw),
+	st := State{Subscription: sub, Raw: json.RawMessage(raw), rawChecked: true,
 		StateAt: stateAt.UTC().Truncate(time.Second), Source: source}
 	for _, price := range sub.PriceIDs {
 		if plan, ok := s.Catalog.PlanIDForPrice(price); ok {
