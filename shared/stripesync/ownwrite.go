@@ -61,10 +61,11 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 	if err != nil || res.Subscription != "stale" || read == nil {
 		return res, err
 	}
-	sub, err := ParseSubscription(raw)
+	st, err := s.Resolve(raw, readAt, SourceAPI)
 	if err != nil {
 		return res, err
 	}
+	sub := st.Subscription
 	var stored struct {
 		StateAt *time.Time `json:"state_at"`
 		// Stored is billing_stored_subscription_json, read with the
@@ -79,7 +80,7 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 	if stored.StateAt == nil || stored.StateAt.Sub(read0) > OwnWriteLag {
 		return res, nil
 	}
-	if st, err := s.Resolve(raw, readAt, SourceAPI); err == nil && stored.Stored != nil && subscriptionDocOf(&st).writesNothingOver(stored.Stored) {
+	if stored.Stored != nil && subscriptionDocOf(&st).writesNothingOver(stored.Stored) {
 		// The change's own event won the race: what is stored is the
 		// answer, and applying it would change nothing.
 		httpkit.Logger(ctx).DebugContext(ctx, "stripesync: our change's answer is already stored",
