@@ -72,7 +72,7 @@ type StateReader interface {
 // subscription.Client).
 type SubscriptionUpdater interface {
 	Update(id string, params *stripe.SubscriptionParams) (*stripe.Subscription, error)
-	SubscriptionGetter
+	stripeclient.SubscriptionGetter
 }
 
 // Applier applies a subscription object Stripe answered with to the
@@ -200,7 +200,7 @@ func (h *handler) applyAnswer(ctx context.Context, s *stripe.Subscription, sent,
 		return httpkit.Internal(errors.New("stripe answered without a body"))
 	}
 	at := stripeclient.ReadTime(s.LastResponse.Header, sent, received)
-	res, err := h.apply.ApplyOwnWrite(ctx, s.LastResponse.RawJSON, at, ReadBack(h.subs, h.now))
+	res, err := h.apply.ApplyOwnWrite(ctx, s.LastResponse.RawJSON, at, stripeclient.ReadBack(h.subs, h.now))
 	if err != nil {
 		return store.HTTPError(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
-	"billing/functions/cancel-subscription/cancelsub"
 	"billing/shared/auth"
 	"billing/shared/httpkit"
 	"billing/shared/store"
@@ -182,7 +181,7 @@ func (h *handler) applySubscription(ctx context.Context, s *stripe.Subscription,
 		return httpkit.Internal(errors.New("stripe answered without a body"))
 	}
 	at := stripeclient.ReadTime(s.LastResponse.Header, sent, received)
-	res, err := h.apply.ApplyOwnWrite(ctx, s.LastResponse.RawJSON, at, cancelsub.ReadBack(h.stripe.Subscriptions, h.now))
+	res, err := h.apply.ApplyOwnWrite(ctx, s.LastResponse.RawJSON, at, stripeclient.ReadBack(h.stripe.Subscriptions, h.now))
 	if err != nil {
 		return store.HTTPError(err)
 	}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
-	"billing/functions/cancel-subscription/cancelsub"
 	"billing/functions/check-subscription/checksub"
 	"billing/shared/auth"
 	"billing/shared/config"
@@ -55,7 +54,7 @@ type StateReader interface {
 // subscription.Client).
 type SubscriptionUpdater interface {
 	Update(id string, params *stripe.SubscriptionParams) (*stripe.Subscription, error)
-	cancelsub.SubscriptionGetter
+	stripeclient.SubscriptionGetter
 }
 
 // Applier applies a subscription object Stripe answered with to the
@@ -127,7 +126,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	// stored state further ahead, is left to the webhook event of this
 	// change.
 	at := stripeclient.ReadTime(updated.LastResponse.Header, sent, received)
-	applied, err := h.apply.ApplyOwnWrite(ctx, updated.LastResponse.RawJSON, at, cancelsub.ReadBack(h.subs, h.now))
+	applied, err := h.apply.ApplyOwnWrite(ctx, updated.LastResponse.RawJSON, at, stripeclient.ReadBack(h.subs, h.now))
 	if err != nil {
 		return store.HTTPError(err)
 	}
