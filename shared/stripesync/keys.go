@@ -5,6 +5,7 @@ package stripesync
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -33,21 +34,54 @@ func isKey(key []byte, name string) bool {
 }
 
 // fieldNames is the field names an object reader selects, lowercase ASCII,
-// with a mask of their lengths.
+// with a mask of their lengths and a table that finds the one name a key
+// can equal exactly with one comparison.
 type fieldNames struct {
 	names []string
-	lens  uint64 // bit n is set when a name has n bytes (n < 64)
+	lens  uint64 // bit n is set when a name has n bytes (0 < n < 64)
+	mul   uint32 // the hash's multiplier, chosen so no two names share a slot
+	// slot holds, for each hash value, one more than the index of the name
+	// with that hash, or 0.
+	slot [64]uint8
 }
 
+// newFieldNames builds the table. Names must be distinct lowercase ASCII of
+// 1 to 63 bytes; it panics otherwise, or when no multiplier separates them
+// (both are programming errors, met when the package initializes).
 func newFieldNames(names ...string) *fieldNames {
 	f := &fieldNames{names: names}
 	for _, n := range names {
-		if len(n) >= 64 {
-			panic("stripesync: field name too long: " + n)
+		if len(n) == 0 || len(n) >= 64 || mayFold([]byte(n)) {
+			panic("stripesync: field name must be 1 to 63 bytes of lowercase ASCII: " + n)
 		}
 		f.lens |= 1 << len(n)
 	}
-	return f
+	mul := uint32(0x9E3779B1)
+	for range 1 << 16 {
+		mul += 0x3C6EF372 // stays odd
+		f.mul, f.slot = mul, [64]uint8{}
+		ok := true
+		for i, n := range names {
+			h := f.hash([]byte(n))
+			if f.slot[h] != 0 {
+				ok = false
+				break
+			}
+			f.slot[h] = uint8(i + 1)
+		}
+		if ok {
+			return f
+		}
+	}
+	panic("stripesync: no hash separates the field names")
+}
+
+// hash places a key of 1 to 63 bytes in one of 64 slots, from its length
+// and its first, middle and last bytes.
+func (f *fieldNames) hash(key []byte) uint32 {
+	n := len(key)
+	x := uint32(key[0]) | uint32(key[n>>1])<<8 | uint32(key[n-1])<<16 | uint32(n)<<24
+	return (x * f.mul) >> 26
 }
 
 // canon returns the name of f that key selects, or "". A key of a length
@@ -56,13 +90,13 @@ func newFieldNames(names ...string) *fieldNames {
 // non-ASCII byte is compared case-insensitively.
 func canon(key []byte, f *fieldNames) string {
 	if n := len(key); n < 64 && f.lens&(1<<n) != 0 {
-		for _, name := range f.names {
-			if string(key) == name {
-				return name
-			}
+		if j := f.slot[f.hash(key)]; j != 0 && string(key) == f.names[j-1] {
+			return f.names[j-1]
 		}
-	}
-	if !mayFold(key) {
+		if !mayFold(key) {
+			return ""
+		}
+	} else if isASCII(key) {
 		return ""
 	}
 	for _, n := range f.names {
@@ -75,13 +109,30 @@ func canon(key []byte, f *fieldNames) string {
 
 // mayFold reports whether key has a byte that case folding changes or that
 // starts a multi-byte rune: an ASCII uppercase letter or a non-ASCII byte.
+// It looks at eight bytes at a time.
 func mayFold(key []byte) bool {
-	for _, c := range key {
+	i := 0
+	for ; i+8 <= len(key); i += 8 {
+		if foldable8(binary.LittleEndian.Uint64(key[i:])) != 0 {
+			return true
+		}
+	}
+	for _, c := range key[i:] {
 		if 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
 			return true
 		}
 	}
 	return false
+}
+
+// foldable8 marks, in the high bit of each byte, the bytes of w that are an
+// ASCII uppercase letter or not ASCII. The sums cannot carry between bytes:
+// each adds at most 0x3F to a byte of at most 0x7F.
+func foldable8(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	low := w &^ highs
+	upper := (low + ones*(0x80-'A')) &^ (low + ones*(0x80-'Z'-1))
+	return (upper | w) & highs
 }
 
 func lower(c byte) byte {
@@ -91,8 +142,15 @@ func lower(c byte) byte {
 	return c
 }
 
+// isASCII reports whether b has only ASCII bytes, eight at a time.
 func isASCII(b []byte) bool {
-	for _, c := range b {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for _, c := range b[i:] {
 		if c >= utf8.RuneSelf {
 			return false
 		}

@@ -49,14 +49,17 @@ func (s *scanner) typeErr(field, want string) error {
 	return fmt.Errorf("stripesync: %w: %s must be %s (offset %d)", errType, field, want, s.i)
 }
 
-// ws skips JSON whitespace. Stripe sends its JSON indented, so a run of
-// spaces is skipped a word at a time: the first byte of a word that is
-// not a space ends it.
+// ws skips JSON whitespace. Stripe sends its JSON indented: a line break
+// is followed by a run of spaces, which is skipped a word at a time (the
+// first byte of a word that is not a space ends it); any other whitespace
+// is one byte, mostly the space after a colon.
 func (s *scanner) ws() {
 	b, i := s.b, s.i
 	for i < len(b) {
 		switch b[i] {
-		case ' ', '\t', '\n', '\r':
+		case ' ', '\t', '\r':
+			i++
+		case '\n':
 			i++
 			for i+8 <= len(b) {
 				if x := binary.LittleEndian.Uint64(b[i:]) ^ spaces8; x != 0 {
@@ -76,8 +79,12 @@ func (s *scanner) ws() {
 // spaces8 is eight spaces as a little-endian word.
 const spaces8 = 0x2020202020202020
 
-// peek returns the next non-space byte, or 0 at the end.
+// peek returns the next non-space byte, or 0 at the end. A byte above the
+// space is never whitespace, so the common case needs no skipping.
 func (s *scanner) peek() byte {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return s.b[s.i]
+	}
 	s.ws()
 	if s.i >= len(s.b) {
 		return 0
