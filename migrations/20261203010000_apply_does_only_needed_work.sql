@@ -27,10 +27,18 @@
 --     billing_refresh_user had just found (0.22 ms per event).
 --     billing_refresh_user_state does both: it orders the user's granting
 --     subscriptions once, the first is the snapshot's winner, and it
---     returns the plan and the whole list.
+--     returns the whole list.
+--   - The document carried the subscription's raw object twice: as the
+--     event payload's data.object and as "raw" (3.5 of its 8 KB for a
+--     typical event), and Postgres parsed both. Go now sends
+--     "raw_is_event_object": true instead of "raw" when it is that object,
+--     and billing_apply_event reads it from the payload.
+--   - Calls whose result is not needed are assignments, not PERFORM, so
+--     that PL/pgSQL evaluates them as simple expressions instead of
+--     running a query for each.
 --
 -- Same answers, rows and errors; billing_refresh_user keeps its signature
--- (it is billing_refresh_user_state's plan). Idempotent: the table and
+-- (the plan billing_refresh_user_state wrote). Idempotent: the table and
 -- trigger are created when missing, the functions created or replaced.
 
 -- Catalog fingerprints ------------------------------------------------------
@@ -186,16 +194,16 @@ grant execute on function public.billing_sync_catalog(jsonb) to service_role;
 -- billing_write_usage_limits writes p_user_id's usage limits (one row per
 -- counter of p_limits, valid until p_valid_until) and, when the user has
 -- a plan in their snapshot, the plan those limits are for; each row only
--- when a value differs. Checks and errors as billing_set_usage_limits
--- (20261203000100_apply_writes_only_changes.sql), which is these writes
--- and its answer. Not callable by clients.
+-- when a value differs. Returns how many rows it wrote. Checks and errors
+-- as billing_set_usage_limits (20261203000100_apply_writes_only_changes.sql),
+-- which is these writes and its answer. Not callable by clients.
 create or replace function public.billing_write_usage_limits(
   p_user_id uuid,
   p_limits jsonb,
   p_time_zone text,
   p_valid_until timestamptz
 )
-returns void
+returns integer
 language plpgsql
 security definer
 set search_path = public, pg_temp
@@ -203,6 +211,9 @@ as $$
 declare
   v_tz text := coalesce(nullif(p_time_zone, ''), 'Asia/Tokyo');
   v_bad record;
+  v_local timestamp;
+  v_rows integer;
+  v_written integer;
 begin
   if p_user_id is null then
     raise exception 'p_user_id is required' using errcode = '22023';
@@ -210,7 +221,7 @@ begin
   if p_limits is null or jsonb_typeof(p_limits) <> 'object' then
     raise exception 'p_limits must be a JSON object of counter -> limit' using errcode = '22023';
   end if;
-  perform now() at time zone v_tz; -- 22023 for an unknown time zone
+  v_local := now() at time zone v_tz; -- 22023 for an unknown time zone
 
   -- The first counter (in jsonb order) that is not a valid limit.
   select e.key, e.value into v_bad
@@ -244,6 +255,7 @@ begin
         updated_at = now()
     where (u.limit_value, u.time_zone, u.valid_until)
           is distinct from (excluded.limit_value, excluded.time_zone, excluded.valid_until);
+  get diagnostics v_written = row_count;
 
   insert into public.billing_usage_plans as up (user_id, plan, valid_until, updated_at)
   select p.id, p.active_plan, p_valid_until, now()
@@ -253,6 +265,8 @@ begin
   on conflict (user_id) do update
     set plan = excluded.plan, valid_until = excluded.valid_until, updated_at = now()
     where (up.plan, up.valid_until) is distinct from (excluded.plan, excluded.valid_until);
+  get diagnostics v_rows = row_count;
+  return v_written + v_rows;
 end;
 $$;
 
@@ -273,8 +287,9 @@ as $$
 declare
   v_key text;
   v_counters jsonb := '{}'::jsonb;
+  v_written integer;
 begin
-  perform public.billing_write_usage_limits(p_user_id, p_limits, p_time_zone, p_valid_until);
+  v_written := public.billing_write_usage_limits(p_user_id, p_limits, p_time_zone, p_valid_until);
   for v_key in
     select u.counter from public.usage_limits u where u.user_id = p_user_id order by u.counter
   loop
@@ -293,11 +308,12 @@ grant execute on function public.billing_set_usage_limits(uuid, jsonb, text, tim
 -- billing_refresh_user_state recomputes p_user_id's snapshot in profiles
 -- and their usage limits from all their subscriptions (as
 -- billing_refresh_user did in 20261203000100_apply_writes_only_changes.sql)
--- and returns the plan shown and the subscriptions that grant access,
--- best first (as billing_granting_subscriptions orders them): the first is
--- the snapshot's. A user without a profile: no plan, and what grants.
-create or replace function public.billing_refresh_user_state(
-  p_user_id uuid, p_catalog jsonb, out plan text, out granting text[])
+-- and returns the subscriptions that grant access, best first (as
+-- billing_granting_subscriptions orders them): the first is the
+-- snapshot's. A user without a profile: nothing is written, and what
+-- grants is returned all the same.
+create or replace function public.billing_refresh_user_state(p_user_id uuid, p_catalog jsonb)
+returns text[]
 language plpgsql
 security definer
 set search_path = public, pg_temp
@@ -311,6 +327,7 @@ declare
   v_until timestamptz;
   v_plan text;
   v_granting text[];
+  v_written integer;
 begin
   -- Serializes snapshot writers of one user; later statements see what
   -- the transactions before us committed.
@@ -319,8 +336,7 @@ begin
   for update;
   if not found then
     -- No snapshot to write; what grants is still reported.
-    granting := public.billing_granting_subscriptions(p_user_id, p_catalog);
-    return;
+    return public.billing_granting_subscriptions(p_user_id, p_catalog);
   end if;
 
   select coalesce(array_agg(t.id order by (t.scheduled_end is null) desc, t.scheduled_end desc,
@@ -382,10 +398,9 @@ begin
          coalesce(v_shown.cancel_at_period_end, false), false);
 
   v_limits := coalesce(p_catalog #> array['plans', v_plan, 'limits'], '{}'::jsonb);
-  perform public.billing_write_usage_limits(p_user_id, v_limits,
+  v_written := public.billing_write_usage_limits(p_user_id, v_limits,
     coalesce(nullif(p_catalog ->> 'time_zone', ''), 'Asia/Tokyo'), v_until);
-  plan := v_plan;
-  granting := v_granting;
+  return v_granting;
 end;
 $$;
 
@@ -397,8 +412,10 @@ language plpgsql
 security definer
 set search_path = public, pg_temp
 as $$
+declare
+  v_granting text[] := public.billing_refresh_user_state(p_user_id, p_catalog);
 begin
-  return (select r.plan from public.billing_refresh_user_state(p_user_id, p_catalog) r);
+  return (select p.active_plan from public.profiles p where p.id = p_user_id);
 end;
 $$;
 
@@ -406,7 +423,10 @@ revoke all on function public.billing_refresh_user(uuid, jsonb) from public, ano
 
 -- billing_apply_event: as in 20261201010000_billing_review_apply.sql, with
 -- each affected user's snapshot and granting subscriptions from one call
--- of billing_refresh_user_state.
+-- of billing_refresh_user_state, and the subscription's raw object read
+-- from the event's payload when the document says it is its data.object
+-- ("raw_is_event_object": true, no "raw"), so that it is not sent and
+-- parsed twice.
 create or replace function public.billing_apply_event(p_event jsonb)
 returns jsonb
 language plpgsql
@@ -429,6 +449,10 @@ declare
   v_unknown_price boolean := coalesce((v_sub ->> 'unknown_price')::boolean, false);
   v_keeps boolean := coalesce((v_catalog ->> 'past_due_keeps_access')::boolean, false);
   v_price text := nullif(v_sub ->> 'price_id', '');
+  -- The object, or (raw_is_event_object) the event payload's data.object.
+  v_raw jsonb := coalesce(v_sub -> 'raw',
+    case when coalesce((v_sub ->> 'raw_is_event_object')::boolean, false)
+         then v_ev #> '{payload,data,object}' end);
   v_plan text := nullif(v_sub ->> 'plan', '');
   v_applies boolean;
   v_email_event text;
@@ -449,6 +473,7 @@ declare
   v_paid_invoice text := nullif(p_event ->> 'paid_invoice', '');
   v_granting text[];
   v_concurrent jsonb := '{}'::jsonb;
+  v_catalog_sync jsonb;
 begin
   if v_ev is not null and (v_event_id is null or coalesce(v_ev ->> 'type', '') = '') then
     raise exception 'event needs an id and a type' using errcode = '22023';
@@ -472,7 +497,7 @@ begin
   -- rows of their own; only a read unless the catalog changed. First, so
   -- that a writer waits for no other lock while holding its own.
   if v_catalog ? 'plans' then
-    perform public.billing_sync_catalog(v_catalog);
+    v_catalog_sync := public.billing_sync_catalog(v_catalog);
   end if;
 
   -- One customer's events apply one at a time: links, subscriptions,
@@ -619,7 +644,7 @@ begin
               (v_sub ->> 'ended_at')::timestamptz, (v_sub ->> 'trial_start')::timestamptz,
               (v_sub ->> 'trial_end')::timestamptz, nullif(v_sub ->> 'cancellation_reason', ''),
               nullif(v_sub ->> 'cancellation_feedback', ''), nullif(v_sub ->> 'cancellation_comment', ''),
-              (v_sub ->> 'stripe_created')::timestamptz, v_state_at, v_sub -> 'raw', now())
+              (v_sub ->> 'stripe_created')::timestamptz, v_state_at, v_raw, now())
       on conflict (id) do update
         set user_id = excluded.user_id, customer_id = excluded.customer_id,
             livemode = excluded.livemode, status = excluded.status, price_id = excluded.price_id,
@@ -659,7 +684,7 @@ begin
   for v_u in select distinct u from unnest(v_users) u where u is not null order by u loop
     -- More than one subscription that grants (two tabs, the Dashboard):
     -- reported, the best one wins the snapshot.
-    v_granting := (select r.granting from public.billing_refresh_user_state(v_u, v_catalog) r);
+    v_granting := public.billing_refresh_user_state(v_u, v_catalog);
     if cardinality(v_granting) > 1 then
       v_concurrent := v_concurrent || jsonb_build_object(v_u::text, to_jsonb(v_granting));
     end if;

@@ -157,3 +157,48 @@ func TestApplyEventReportsConcurrentSubscriptions(t *testing.T) {
 		t.Fatalf("snapshot shows %s (%s), want sub_two_a (standard): the longer access", shown, plan)
 	}
 }
+
+// TestApplyEventStoresTheObjectOnce: the subscription's raw object is the
+// event payload's data.object; the document sends it once and Postgres
+// stores it in both places. An event applied without its body (the
+// object alone) still stores the object.
+func TestApplyEventStoresTheObjectOnce(t *testing.T) {
+	db := testdb.New(t)
+	s := syncer(t, db)
+	ctx := context.Background()
+	user := db.CreateUser(t, "raw@example.com")
+	end := time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
+	T := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+
+	object := subJSON("sub_raw", "cus_raw", "active", "price_std_test", user, end, false)
+	body := fmt.Appendf(nil, `{"id": "evt_raw1", "object": "event", "type": "customer.subscription.created",
+		"api_version": "2023-10-16", "created": %d, "livemode": false, "data": {"object": %s}}`, T.Unix(), object)
+	ev, err := stripesync.ParseEvent(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.ResolveEvent(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Apply(ctx, &ev, body, s.SubscriptionEffects(st)); err != nil || res.Subscription != "applied" {
+		t.Fatalf("apply = %+v, %v", res, err)
+	}
+	var rawIsObject, rawIsPayloads bool
+	if err := db.Pool.QueryRow(ctx, `select s.raw = $2::jsonb, s.raw = e.payload -> 'data' -> 'object'
+		from public.subscriptions s, public.stripe_events e where s.id = 'sub_raw' and e.id = $1`, "evt_raw1", string(object)).
+		Scan(&rawIsObject, &rawIsPayloads); err != nil {
+		t.Fatal(err)
+	}
+	if !rawIsObject || !rawIsPayloads {
+		t.Fatalf("stored raw is the object: %v; is the payload's data.object: %v", rawIsObject, rawIsPayloads)
+	}
+
+	// The object alone (no body): sent as raw.
+	later := subJSON("sub_raw", "cus_raw", "active", "price_prem_test", user, end, false)
+	applyEvent(t, s, "evt_raw2", "customer.subscription.updated", later, T.Add(time.Second))
+	if err := db.Pool.QueryRow(ctx, `select raw = $1::jsonb from public.subscriptions where id = 'sub_raw'`, string(later)).
+		Scan(&rawIsObject); err != nil || !rawIsObject {
+		t.Fatalf("stored raw is the later object: %v (%v)", rawIsObject, err)
+	}
+}

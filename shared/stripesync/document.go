@@ -44,6 +44,9 @@ type subscriptionDoc struct {
 	StateAt              time.Time  `json:"state_at"`
 	Source               string     `json:"source"`
 	UnknownPrice         bool       `json:"unknown_price,omitempty"`
+	// RawIsEventObject: the raw object is the event payload's data.object,
+	// which the document holds already; it is not sent twice.
+	RawIsEventObject bool `json:"raw_is_event_object,omitempty"`
 }
 
 type applyDoc struct {
@@ -94,6 +97,12 @@ func (s *Syncer) document(ev *Event, payload json.RawMessage, status string, fx 
 	// The event's body and the object read from it were checked whole when
 	// they were read: only other bytes are checked again.
 	payloadChecked := ev != nil && sameBytes(payload, ev.body)
+	// The object read from the event's body is in the payload already:
+	// Postgres reads it from there (parsing it once, not twice).
+	if subDoc != nil && payloadChecked && len(payload) > 0 && len(raw) > 0 && sameBytes(raw, ev.Object) {
+		subDoc.RawIsEventObject = true
+		raw = nil
+	}
 	return appendDocument(doc, evDoc, part{payload, payloadChecked}, subDoc, part{raw, rawChecked}, s.catalogJSON())
 }
 

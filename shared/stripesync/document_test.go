@@ -1,10 +1,14 @@
 package stripesync
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
+
+	"billing/shared/plans"
+	"billing/shared/store"
 )
 
 // TestAppendDocument: the document billing_apply_event reads holds the
@@ -89,5 +93,60 @@ func TestAppendDocument(t *testing.T) {
 	}
 	if got["locale"] != "ja" || got["customer_id"] != "cus_1" {
 		t.Errorf("document %s", b)
+	}
+}
+
+// TestDocumentSendsTheEventObjectOnce: the subscription read from the
+// event's body is sent without its raw object (it is the payload's
+// data.object); an object from elsewhere, or an event applied without its
+// body, is sent as raw.
+func TestDocumentSendsTheEventObjectOnce(t *testing.T) {
+	s := &Syncer{Store: &store.Store{}, Catalog: &plans.Catalog{}}
+	body := []byte(`{"id": "evt_1", "object": "event", "type": "customer.subscription.updated", "created": 1764590400,
+		"data": {"object": {"id": "sub_1", "object": "subscription", "customer": "cus_1", "status": "active"}}}`)
+	ev, err := ParseEvent(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := []byte(`{"id": "sub_1", "object": "subscription", "customer": "cus_1", "status": "active"}`)
+	tests := []struct {
+		name     string
+		payload  []byte
+		raw      []byte
+		wantFlag bool
+	}{
+		{"object of the body", body, ev.Object, true},
+		{"the same bytes elsewhere", body, other, false},
+		{"no payload", nil, ev.Object, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &State{Subscription: Subscription{ID: "sub_1", CustomerID: "cus_1", Status: "active"},
+				Raw: tc.raw, rawChecked: true, StateAt: ev.Created, Source: SourceEvent}
+			b, err := s.document(&ev, tc.payload, "processed", Effects{Subscription: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Event struct {
+					Payload json.RawMessage `json:"payload"`
+				} `json:"event"`
+				Subscription map[string]json.RawMessage `json:"subscription"`
+			}
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, b)
+			}
+			_, flag := doc.Subscription["raw_is_event_object"]
+			raw, hasRaw := doc.Subscription["raw"]
+			if flag != tc.wantFlag || hasRaw == tc.wantFlag {
+				t.Fatalf("raw_is_event_object %v, raw %v; want the flag %v and raw %v\n%s", flag, hasRaw, tc.wantFlag, !tc.wantFlag, b)
+			}
+			if hasRaw && !bytes.Equal(raw, tc.raw) {
+				t.Fatalf("raw = %s, want %s", raw, tc.raw)
+			}
+			if tc.wantFlag && !bytes.Contains(doc.Event.Payload, ev.Object) {
+				t.Fatalf("the payload does not hold the object: %s", doc.Event.Payload)
+			}
+		})
 	}
 }
