@@ -178,3 +178,66 @@ func TestSyncCatalogDuringAWrite(t *testing.T) {
 		t.Fatalf("free plan's properties limit = %s, want 3: the document's catalog is not in force", l)
 	}
 }
+
+// TestSyncCatalogTwoCallsAfterAWrite is two calls with a document that is
+// not recorded, both started while another catalog's write is
+// uncommitted: each first finds the table holding its catalog, and once
+// the write commits, no longer. Both must then write or find their
+// catalog; neither may wait on the other's lock (an upgrade of a shared
+// lock that both hold is a deadlock, which PostgreSQL ends by failing one
+// call).
+func TestSyncCatalogTwoCallsAfterAWrite(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	syncCatalog(t, db, testCatalog)
+	if _, err := db.Pool.Exec(ctx, `delete from public.billing_catalog_synced`); err != nil {
+		t.Fatal(err)
+	}
+
+	writer, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = writer.Rollback(ctx) }()
+	if _, err := writer.Exec(ctx, `select public.billing_sync_catalog($1::jsonb)`, otherCatalog); err != nil {
+		t.Fatal(err)
+	}
+
+	const callers = 2
+	errs := make(chan error, callers)
+	for range callers {
+		go func() {
+			_, err := db.Pool.Exec(ctx, `select public.billing_sync_catalog($1::jsonb)`, testCatalog)
+			errs <- err
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := writer.QueryRow(ctx, `select count(*) from pg_locks where locktype = 'advisory' and not granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == callers || len(errs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls wait for the catalog lock, want %d", waiting, callers)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := writer.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Errorf("a call after the write failed: %v", err)
+		}
+	}
+	if l := freeLimit(t, db); l != "3" {
+		t.Fatalf("free plan's properties limit = %s, want 3: the callers' catalog is not in force", l)
+	}
+	if got := syncCatalog(t, db, testCatalog); got.Changed {
+		t.Errorf("the same document again = %+v, want unchanged", got)
+	}
+}
