@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -126,13 +125,32 @@ func (m metadata) str(key string) string {
 	return s
 }
 
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// isUUID reports whether s is a UUID in its text form: 36 bytes, hex
+// digits of either case in groups of 8, 4, 4, 4 and 12 joined by hyphens.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
 
 // UserIDOf returns s lower-cased when it is a UUID (a Supabase user ID),
 // else "".
 func UserIDOf(s string) string {
 	s = strings.TrimSpace(s)
-	if !uuidPattern.MatchString(s) {
+	if !isUUID(s) {
 		return ""
 	}
 	return strings.ToLower(s)
