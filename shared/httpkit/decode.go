@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -101,7 +102,8 @@ func truncate(s string, n int) string {
 }
 
 // SafePath checks that p is a path on our own site: it must start with a
-// single "/", hold no scheme, host, backslash or control character. An empty
+// single "/", hold no scheme, host, backslash, space or control character,
+// and every "%" must begin a valid escape. An empty
 // p gives def. It is how return URLs avoid open redirects.
 func SafePath(field, p, def string) (string, error) {
 	if p == "" {
@@ -109,15 +111,28 @@ func SafePath(field, p, def string) (string, error) {
 	}
 	bad := !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
 		strings.ContainsAny(p, "\\") || strings.Contains(p, "://") || len(p) > 2048
-	for _, c := range p {
-		if c < 0x20 || c == 0x7f {
+	for i, c := range p {
+		switch {
+		case c <= 0x20 || c == 0x7f:
 			bad = true
+		case c == '%':
+			// A "%" starts an escape of two hex digits (RFC 3986 2.1);
+			// anything else is not a URL Stripe or a browser can follow.
+			bad = bad || i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2])
 		}
+	}
+	if !bad {
+		u, err := url.Parse(p)
+		bad = err != nil || u.Scheme != "" || u.Host != "" || u.User != nil
 	}
 	if bad {
 		return "", BadRequest("%s must be a path on this site starting with a single \"/\" (got %q).", field, truncate(p, 100))
 	}
 	return p, nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // JoinURL joins a site base URL (no trailing slash needed) and a safe path.

@@ -115,6 +115,16 @@ func TestSafePath(t *testing.T) {
 		{"evil.example", "", false},
 		{"/x\nSet-Cookie:a", "", false},
 		{"javascript:alert(1)", "", false},
+		{"/%", "", false},
+		{"/%4", "", false},
+		{"/a b", "", false},
+		{"/%41", "/%41", true},
+		{"/a%zz", "", false},
+		{"/a?b=%", "", false},
+		{"/a#%", "", false},
+		{"/a%20b?c=%2F#d", "/a%20b?c=%2F#d", true},
+		{"/payment/success?session_id={CHECKOUT_SESSION_ID}", "/payment/success?session_id={CHECKOUT_SESSION_ID}", true},
+		{"/@evil.example", "/@evil.example", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
