@@ -34,10 +34,10 @@ func TestConnAnswers(t *testing.T) {
 		w.Header().Set("X-Length", r.Header.Get("Content-Length"))
 		_, _ = w.Write(b)
 	})
-	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("/close", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
-		http.Error(w, "bye", 503)
+		http.Error(w, "bye", http.StatusServiceUnavailable)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
