@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,22 +39,27 @@ var Budgets = []Budget{
 }
 
 var (
-	benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+	benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
 	peerLine  = regexp.MustCompile(`^(node \S+|deno \S+) constructEvent: (\d+) events/s`)
 )
 
 // Results are the metrics of a `go test -bench` output by benchmark and
-// unit (the last run of a benchmark wins), and the peers' events/s by name.
+// unit, one value per run (-count), and the peers' events/s by name, one
+// value per run. A benchmark run again under another -N suffix (another
+// GOMAXPROCS, as `make bench` reruns BenchmarkPeerFixture pinned to one
+// core) starts over: the later configuration is the one reported.
 type Results struct {
-	Metrics map[string]map[string]float64
-	Peers   map[string]float64
+	Metrics map[string]map[string][]float64
+	Peers   map[string][]float64
 	order   []string
+	suffix  map[string]string
 }
 
 // ParseResults reads `go test -bench` output and the peers' lines
 // (bench/peers prints "node vX constructEvent: N events/s, ...").
 func ParseResults(r io.Reader) (*Results, error) {
-	res := &Results{Metrics: map[string]map[string]float64{}, Peers: map[string]float64{}}
+	res := &Results{Metrics: map[string]map[string][]float64{}, Peers: map[string][]float64{},
+		suffix: map[string]string{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -63,35 +69,42 @@ func ParseResults(r io.Reader) (*Results, error) {
 				res.order = append(res.order, m[1])
 			}
 			v, _ := strconv.ParseFloat(m[2], 64)
-			res.Peers[m[1]] = max(res.Peers[m[1]], v) // the best of the runs
+			res.Peers[m[1]] = append(res.Peers[m[1]], v)
 			continue
 		}
 		m := benchLine.FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
-		f := strings.Fields(m[2])
-		metrics := map[string]float64{}
+		name, suffix := m[1], m[2]
+		if old, seen := res.suffix[name]; !seen || old != suffix {
+			res.Metrics[name] = map[string][]float64{}
+			res.suffix[name] = suffix
+		}
+		f := strings.Fields(m[3])
 		for i := 0; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
 				break
 			}
-			metrics[f[i+1]] = v
+			res.Metrics[name][f[i+1]] = append(res.Metrics[name][f[i+1]], v)
 		}
-		res.Metrics[m[1]] = metrics
 	}
 	return res, sc.Err()
 }
 
-// Report renders results as one table: each budget's figure, what the run
-// measured, the budget and whether it is met, then the peers beside our
-// webhook CPU path.
+// Report renders results as one table: each budget's figure, the spread
+// of its runs (lowest to highest), the budget and whether it is met by
+// every run, by some ("met in k of n") or by none, then the peers beside
+// our webhook CPU path (the ratio of the medians).
 func Report(res *Results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-56s %14s %12s  %s\n", "figure", "measured", "budget", "")
+	row := func(figure, measured, budget, verdict string) {
+		fmt.Fprintf(&b, "%-56s %20s %12s  %s\n", figure, measured, budget, verdict)
+	}
+	row("figure", "measured", "budget", "")
 	for _, bu := range Budgets {
-		v, ok := res.Metrics[bu.Benchmark][bu.Metric]
+		runs := res.Metrics[bu.Benchmark][bu.Metric]
 		budget, verdict := "-", ""
 		if bu.Limit > 0 {
 			op := "<"
@@ -101,26 +114,60 @@ func Report(res *Results) string {
 			budget = op + " " + number(bu.Limit)
 		}
 		measured := "not run"
-		if ok {
-			measured = number(v)
+		if len(runs) > 0 {
+			measured = spread(runs)
 			if bu.Limit > 0 {
-				verdict = "met"
-				if (bu.AtLeast && v < bu.Limit) || (!bu.AtLeast && v >= bu.Limit) {
+				met := 0
+				for _, v := range runs {
+					if (bu.AtLeast && v >= bu.Limit) || (!bu.AtLeast && v < bu.Limit) {
+						met++
+					}
+				}
+				switch met {
+				case len(runs):
+					verdict = "met"
+				case 0:
 					verdict = "NOT MET"
+				default:
+					verdict = fmt.Sprintf("met in %d of %d", met, len(runs))
 				}
 			}
 		}
-		fmt.Fprintf(&b, "%-56s %14s %12s  %s\n", bu.Figure, measured, budget, verdict)
+		row(bu.Figure, measured, budget, verdict)
 	}
-	ours, ok := res.Metrics["BenchmarkPeerFixture"]["events/s"]
+	ours := res.Metrics["BenchmarkPeerFixture"]["events/s"]
 	for _, name := range res.order {
 		ratio := "-"
-		if ok && res.Peers[name] > 0 {
-			ratio = fmt.Sprintf("ours %.1fx", ours/res.Peers[name])
+		if len(ours) > 0 && median(res.Peers[name]) > 0 {
+			ratio = fmt.Sprintf("ours %.1fx", median(ours)/median(res.Peers[name]))
 		}
-		fmt.Fprintf(&b, "%-56s %14s %12s  %s\n", "peer: "+name+" constructEvent events/s (one core)", number(res.Peers[name]), "", ratio)
+		row("peer: "+name+" constructEvent events/s (one core)", spread(res.Peers[name]), "", ratio)
 	}
 	return b.String()
+}
+
+// spread is "v" for one run, "lowest to highest" for more.
+func spread(runs []float64) string {
+	lo, hi := slices.Min(runs), slices.Max(runs)
+	if lo == hi {
+		return number(lo)
+	}
+	return number(lo) + " to " + number(hi)
+}
+
+// median is the middle run (the mean of the two middle ones for an even
+// count).
+func median(runs []float64) float64 {
+	if len(runs) == 0 {
+		return 0
+	}
+	v := slices.Clone(runs)
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func number(v float64) string {
