@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"billing/shared/access"
+	"billing/shared/plans"
 )
 
 // Store is the typed face of the SQL functions.
@@ -70,6 +71,23 @@ func (u UserState) AccessSubscriptions() []access.Subscription {
 	out := make([]access.Subscription, len(u.Subscriptions))
 	for i, r := range u.Subscriptions {
 		out[i] = r.Access()
+	}
+	return out
+}
+
+// InMode returns the user's subscriptions of one Stripe mode (plans.ModeLive
+// or plans.ModeTest), in the order stored (newest first). Cancel, resume,
+// change-plan and a user's reconcile act only on the deployment's own mode:
+// a row of the other mode (a database shared by a test and a live
+// deployment) grants nothing here (access.Compute skips it too), and its
+// subscription and customer are unknown to the deployment's Stripe key.
+func (u UserState) InMode(mode string) []SubscriptionRow {
+	live := mode == plans.ModeLive
+	var out []SubscriptionRow
+	for _, r := range u.Subscriptions {
+		if r.Livemode == live {
+			out = append(out, r)
+		}
 	}
 	return out
 }

@@ -137,7 +137,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return store.HTTPError(err)
 	}
-	sub, ok := Current(st.Subscriptions, h.now())
+	sub, ok := Current(st.InMode(h.catalog.Mode), h.now())
 	if !ok {
 		return httpkit.NewError(http.StatusNotFound, httpkit.CodeNoSubscription,
 			"You have no subscription to cancel.")

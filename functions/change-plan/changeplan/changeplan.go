@@ -163,7 +163,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return store.HTTPError(err)
 	}
-	sub, err := Changeable(st.Subscriptions, now)
+	sub, err := Changeable(st.InMode(h.catalog.Mode), now)
 	if err != nil {
 		return err
 	}

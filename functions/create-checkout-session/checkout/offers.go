@@ -37,14 +37,15 @@ func (h *handler) trialDays(ctx context.Context, userID string, days int) (int, 
 	if err := h.db.Call(ctx, "billing_user_state", []store.Arg{{Name: "p_user_id", Value: userID}}, &st); err != nil {
 		return 0, store.HTTPError(err)
 	}
-	if !TrialEligible(st.Subscriptions) {
+	if !TrialEligible(st.InMode(h.catalog.Mode)) {
 		return 0, nil
 	}
 	return days, nil
 }
 
 // TrialEligible reports whether a user with these subscriptions may get a
-// free trial: none had a trial, and none got further than incomplete.
+// free trial: none had a trial, and none got further than incomplete
+// (the caller passes the subscriptions of the deployment's Stripe mode).
 func TrialEligible(subs []store.SubscriptionRow) bool {
 	for _, s := range subs {
 		if s.TrialEnd != nil {

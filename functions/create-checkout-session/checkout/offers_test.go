@@ -34,13 +34,15 @@ func TestTrialOncePerUser(t *testing.T) {
 		name      string
 		status    string // "" for no earlier subscription
 		trialEnd  bool
+		otherMode bool // the earlier subscription is of the other Stripe mode
 		wantTrial string
 	}{
-		{"a new user gets the trial", "", false, "14"},
-		{"canceled a paid subscription and comes back: no second trial", "canceled", false, ""},
-		{"canceled after a trial: no second trial", "canceled", true, ""},
-		{"a trial that ended unpaid: no second trial", "incomplete_expired", true, ""},
-		{"only a checkout that never paid: the trial", "incomplete_expired", false, "14"},
+		{"a new user gets the trial", "", false, false, "14"},
+		{"canceled a paid subscription and comes back: no second trial", "canceled", false, false, ""},
+		{"canceled after a trial: no second trial", "canceled", true, false, ""},
+		{"a trial that ended unpaid: no second trial", "incomplete_expired", true, false, ""},
+		{"only a checkout that never paid: the trial", "incomplete_expired", false, false, "14"},
+		{"a trial in the other Stripe mode only: the trial", "canceled", true, true, "14"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +50,7 @@ func TestTrialOncePerUser(t *testing.T) {
 			if tt.status != "" {
 				id := "sub_trial" + string(rune('a'+i))
 				fntest.InsertSubscription(t, e.DB, fntest.Sub{ID: id, UserID: user, Status: tt.status,
-					Plan: "pro", PriceID: "price_pro_test", PeriodEnd: past})
+					Plan: "pro", PriceID: "price_pro_test", PeriodEnd: past, Livemode: tt.otherMode})
 				fntest.LinkCustomer(t, e.DB, user, "cus_"+id)
 				if tt.trialEnd {
 					e.DB.MustExec(t, `update public.subscriptions set trial_start = $2::timestamptz - interval '14 days', trial_end = $2 where id = $1`, id, past)

@@ -205,7 +205,7 @@ func (u *run) do(ctx context.Context) error {
 			return err
 		}
 		var missing []Stored
-		err := u.d.openStored(ctx, r.Catalog.Mode == "live", func(rows []Stored) error {
+		err := u.d.openStored(ctx, r.Catalog.Mode == plans.ModeLive, func(rows []Stored) error {
 			for _, s := range rows {
 				if !u.seen[s.ID] {
 					missing = append(missing, s)
@@ -224,11 +224,14 @@ func (u *run) do(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Only the deployment's own mode: the other mode's customers and
+	// subscriptions are unknown to its Stripe key.
+	subs := st.InMode(r.Catalog.Mode)
 	customers := []string{}
 	if st.StripeCustomerID != "" {
 		customers = append(customers, st.StripeCustomerID)
 	}
-	for _, s := range st.Subscriptions {
+	for _, s := range subs {
 		if !slices.Contains(customers, s.CustomerID) {
 			customers = append(customers, s.CustomerID)
 		}
@@ -239,7 +242,7 @@ func (u *run) do(ctx context.Context) error {
 		}
 	}
 	var missing []Stored
-	for _, s := range st.Subscriptions {
+	for _, s := range subs {
 		if !u.seen[s.ID] && s.Status != access.StatusCanceled && s.Status != access.StatusIncompleteExpired {
 			missing = append(missing, Stored{ID: s.ID, UserID: opt.UserID, OwnerID: opt.UserID, CustomerID: s.CustomerID,
 				State: State{Status: s.Status, Plan: s.Plan, PriceID: s.PriceID, CancelAtPeriodEnd: s.CancelAtPeriodEnd,

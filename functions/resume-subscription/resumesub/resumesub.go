@@ -95,11 +95,12 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return store.HTTPError(err)
 	}
-	if len(st.Subscriptions) == 0 {
+	rows := st.InMode(h.catalog.Mode)
+	if len(rows) == 0 {
 		return httpkit.NewError(http.StatusNotFound, httpkit.CodeNoSubscription,
 			"You have no subscription to resume.")
 	}
-	sub, err := Resumable(st.Subscriptions, h.now())
+	sub, err := Resumable(rows, h.now())
 	if err != nil {
 		return err
 	}
