@@ -141,8 +141,9 @@ type Effects struct {
 	RequireSubscription string
 	// Link is the customer link of a checkout, or nil.
 	Link *Link
-	// PaidInvoice is the invoice an invoice.paid event says is paid: a
-	// payment_failed email of it not sent yet is superseded.
+	// PaidInvoice is the invoice an invoice.paid event says is paid, or an
+	// invoice.voided event says is void: nothing is owed on it any more,
+	// so a payment_failed email of it not sent yet is superseded.
 	PaidInvoice string
 	// Emails are the logical emails to enqueue.
 	Emails []Email

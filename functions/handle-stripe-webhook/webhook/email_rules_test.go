@@ -72,8 +72,8 @@ func TestNoWelcomeOnFirstSightOfAnOldSubscriber(t *testing.T) {
 }
 
 // An email whose state no longer holds when it is due is superseded, not
-// sent: a late payment_failed of a paid invoice, a cancellation notice
-// after the resume.
+// sent: a late payment_failed of a paid or voided invoice, a cancellation
+// notice after the resume.
 func TestEmailOfAStateThatNoLongerHoldsIsSuperseded(t *testing.T) {
 	e, sg := newMailEnv(t)
 	createUser(t, e.db, user1, "u1@example.com")
@@ -93,6 +93,15 @@ func TestEmailOfAStateThatNoLongerHoldsIsSuperseded(t *testing.T) {
 		e.mustDeliver(envelope("evt_open_failed", "invoice.payment_failed", v2023, T.Add(11*time.Second), false, other.object(v2023)))
 		if st := e.outboxStatus("payment_failed:in_open:1"); st != "sent" {
 			t.Fatalf("an unpaid invoice's email: %v", st)
+		}
+	})
+	t.Run("payment_failed after the invoice was voided", func(t *testing.T) {
+		inv := invoice{ID: "in_void", Customer: "cus_late", Subscription: "sub_late", Status: "void", Reason: "subscription_cycle", Attempt: 1}
+		e.mustDeliver(envelope("evt_void", "invoice.voided", v2023, T.Add(12*time.Second), false, inv.object(v2023)))
+		inv.Status = "open"
+		e.mustDeliver(envelope("evt_void_failed", "invoice.payment_failed", v2023, T.Add(6*time.Second), false, inv.object(v2023)))
+		if st := e.outboxStatus("payment_failed:in_void:1"); st != "superseded" {
+			t.Fatalf("status %v, want superseded: nothing is owed on a void invoice", st)
 		}
 	})
 	t.Run("cancellation_scheduled after the resume", func(t *testing.T) {
@@ -144,5 +153,52 @@ func TestHeldEmailsOfOneEventAreAllReleased(t *testing.T) {
 	}
 	if n := e.count(`select count(*) from billing_held_emails`); n != 0 {
 		t.Fatalf("%d emails still held", n)
+	}
+}
+
+// A payment_failed email still pending (SendGrid failed; the outbox retries
+// it) whose invoice is voided before the retry is due is not sent: nothing
+// is owed any more. Before, invoice.voided was ignored and the retry sent
+// "your payment failed, update your card".
+func TestPaymentFailedOfAVoidedInvoiceIsNotRetried(t *testing.T) {
+	e := newEnv(t) // its mailer sends nothing: the outbox rows stay pending
+	createUser(t, e.db, user1, "u1@example.com")
+	T := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	s := activeSub("sub_void", "cus_void", T)
+	e.mustDeliver(envelope("evt_void_1", "customer.subscription.created", v2023, T, false, s.object(v2023)))
+	inv := invoice{ID: "in_void", Customer: "cus_void", Subscription: "sub_void", Status: "open", Reason: "subscription_cycle", Attempt: 1}
+	e.mustDeliver(envelope("evt_void_failed", "invoice.payment_failed", v2023, T.Add(5*time.Second), false, inv.object(v2023)))
+	if st := e.outboxStatus("payment_failed:in_void:1"); st != "pending" {
+		t.Fatalf("before the void: status %v, want pending", st)
+	}
+	inv.Status = "void"
+	e.mustDeliver(envelope("evt_void_voided", "invoice.voided", v2023, T.Add(10*time.Second), false, inv.object(v2023)))
+	if st := e.scalar(`select status from stripe_events where id = 'evt_void_voided'`); st == "ignored" {
+		t.Errorf("invoice.voided recorded as %v", st)
+	}
+
+	sg := newSendGridCounter(t)
+	pg, err := store.OpenPG(context.Background(), e.db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Close)
+	sender := mail.New(mail.Config{APIKey: "SG.test-key", APIBase: sg.URL, From: "billing@example.com",
+		SiteURL: "https://app.example"}, pg, nil)
+	if _, err := sender.SendDue(context.Background(), 100); err != nil {
+		t.Fatal(err)
+	}
+	id := e.scalar(`select id from email_outbox where dedupe_key = 'payment_failed:in_void:1'`).(int64)
+	sg.mu.Lock()
+	n := sg.byRow[id]
+	sg.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the void invoice's payment_failed reached SendGrid %d time(s), want none", n)
+	}
+	if n := sg.total(); n != 1 {
+		t.Errorf("%d emails reached SendGrid, want only the welcome", n)
+	}
+	if st := e.outboxStatus("payment_failed:in_void:1"); st != "superseded" {
+		t.Errorf("status %v, want superseded", st)
 	}
 }

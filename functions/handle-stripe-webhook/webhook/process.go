@@ -25,6 +25,7 @@ const (
 	TypeInvoicePaymentSucceeded = "invoice.payment_succeeded"
 	TypeInvoicePaymentFailed    = "invoice.payment_failed"
 	TypeInvoiceActionRequired   = "invoice.payment_action_required"
+	TypeInvoiceVoided           = "invoice.voided"
 )
 
 // HandledTypes lists the event types to enable on the Stripe endpoint.
@@ -33,7 +34,7 @@ var HandledTypes = []string{
 	TypeSubscriptionCreated, TypeSubscriptionUpdated, TypeSubscriptionDeleted,
 	TypeSubscriptionPaused, TypeSubscriptionResumed, TypeSubscriptionTrialEnding,
 	TypeInvoicePaid, TypeInvoicePaymentSucceeded, TypeInvoicePaymentFailed, TypeInvoiceActionRequired,
-	TypeCustomerDeleted,
+	TypeInvoiceVoided, TypeCustomerDeleted,
 	TypePendingUpdateApplied, TypePendingUpdateExpired,
 	TypeScheduleCreated, TypeScheduleUpdated, TypeScheduleReleased,
 	TypeScheduleCanceled, TypeScheduleCompleted, TypeScheduleAborted,
@@ -79,6 +80,14 @@ func (h *handler) process(ctx context.Context, ev stripesync.Event, body []byte)
 			fx.PaidInvoice = inv.ID
 		}
 		return h.applyFetching(ctx, ev, payload, fx)
+	case TypeInvoiceVoided:
+		// Nothing is owed on a void invoice: its payment_failed email, if
+		// not sent yet, is superseded. The subscription is not needed.
+		inv, err := stripesync.ParseInvoice(ev.Object)
+		if err != nil {
+			return stripesync.ApplyResult{}, fmt.Errorf("%w: %w", errBadObject, err)
+		}
+		return h.applyFetching(ctx, ev, payload, stripesync.Effects{CustomerID: inv.CustomerID, PaidInvoice: inv.ID})
 	case TypeCustomerDeleted:
 		return h.customerDeleted(ctx, ev, payload)
 	}
