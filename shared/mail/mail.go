@@ -245,8 +245,9 @@ func (s *Sender) deliver(ctx context.Context, row outboxRow) (status, errText st
 	}
 	msg, err := s.message(row, locale)
 	if err != nil {
-		lg.Error("email not sent: cannot build the message", "error", err)
-		return statusGaveUp, redact(err.Error(), row.Email)
+		e := redact(err.Error(), row.Email)
+		lg.Error("email not sent: cannot build the message", "error", e)
+		return statusGaveUp, e
 	}
 	code, err := s.sg.send(ctx, msg)
 	if err != nil {
