@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"billing/shared/stripeclient"
 )
 
 // EnvURL names the environment variable with stripe-mock's URL.
@@ -88,6 +90,29 @@ type Proxy struct {
 	failures []failure
 	drops    []*drop
 	seq      int
+	// answered holds, when Idempotency is on, the first answer to each
+	// POST's Idempotency-Key.
+	answered map[string]savedAnswer
+}
+
+// savedAnswer is an answer Stripe keeps for an idempotency key.
+type savedAnswer struct {
+	status int
+	body   []byte
+}
+
+// Idempotency makes the proxy keep idempotency keys as Stripe does: a POST
+// with an Idempotency-Key the proxy has answered before (with a status
+// below 500) is answered again with that first answer's status and body
+// and the header Idempotent-Replayed: true, without being forwarded, so
+// that the answer describes the object as it was then. The request is
+// still recorded. (stripe-mock is stateless and executes every request.)
+func (p *Proxy) Idempotency() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.answered == nil {
+		p.answered = map[string]savedAnswer{}
+	}
 }
 
 // drop is one Drop registration: the number of connections left to cut.
@@ -214,8 +239,18 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			rws = append(rws, rw)
 		}
 	}
+	saved, replay := p.answered[rec.IdempotencyKey]
+	replay = replay && r.Method == http.MethodPost && rec.IdempotencyKey != ""
 	p.mu.Unlock()
 
+	if replay {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Request-Id", reqID)
+		w.Header().Set(stripeclient.ReplayedHeader, "true")
+		w.WriteHeader(saved.status)
+		_, _ = w.Write(saved.body)
+		return
+	}
 	if cut {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			_ = conn.Close()
@@ -264,6 +299,15 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rec Request, bod
 				p.t.Errorf("stripetest: re-encode answer: %v", err)
 			}
 		}
+	}
+	if r.Method == http.MethodPost && rec.IdempotencyKey != "" && res.StatusCode < 500 {
+		p.mu.Lock()
+		if p.answered != nil {
+			if _, ok := p.answered[rec.IdempotencyKey]; !ok {
+				p.answered[rec.IdempotencyKey] = savedAnswer{res.StatusCode, resBody}
+			}
+		}
+		p.mu.Unlock()
 	}
 	for k, v := range res.Header {
 		if k == "Content-Length" {

@@ -138,3 +138,50 @@ func TestProxyDrop(t *testing.T) {
 		t.Fatalf("requests %+v, want two with the same idempotency key", reqs)
 	}
 }
+
+// TestProxyIdempotency: with Idempotency on, a second POST with a key the
+// proxy answered before gets that first answer again, marked as Stripe
+// marks a replay; other keys and requests without one are forwarded.
+func TestProxyIdempotency(t *testing.T) {
+	p := stripetest.NewProxy(t, stripetest.MockURL(t))
+	p.Idempotency()
+	sc := stripeclient.New(stripetest.Key, p.URL, nil, nil)
+	price := "price_first"
+	p.Rewrite(http.MethodPost, "/v1/subscriptions/", func(req stripetest.Request, body map[string]any) {
+		stripetest.SetSubscription(req, body, stripetest.Subscription{PriceID: price})
+	})
+	update := func(key string) *stripe.Subscription {
+		t.Helper()
+		params := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)}
+		if key != "" {
+			params.SetIdempotencyKey(key)
+		}
+		sub, err := sc.Subscriptions.Update("sub_1", params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sub
+	}
+	tests := []struct {
+		name, key, price string
+		replayed         bool
+	}{
+		{"first answer of key a", "a", "price_first", false},
+		{"key a again: the first answer", "a", "price_first", true},
+		{"key b: executed", "b", "price_second", false},
+		{"no key: executed", "", "price_second", false},
+	}
+	for i, tt := range tests {
+		if i == 1 {
+			price = "price_second" // what Stripe holds changes after the first call
+		}
+		sub := update(tt.key)
+		replayed := stripeclient.Replayed(sub.LastResponse)
+		if got := sub.Items.Data[0].Price.ID; got != tt.price || replayed != tt.replayed {
+			t.Errorf("%s: price %s, replayed %v; want %s, %v", tt.name, got, replayed, tt.price, tt.replayed)
+		}
+	}
+	if n := p.Count(http.MethodPost, "/v1/subscriptions/sub_1"); n != 4 {
+		t.Errorf("%d requests recorded, want 4 (a replay is recorded too)", n)
+	}
+}

@@ -34,3 +34,13 @@ func ReadBack(subs SubscriptionGetter, now func() time.Time) func(ctx context.Co
 		return s.LastResponse.RawJSON, ReadTime(s.LastResponse.Header, sent, received), nil
 	}
 }
+
+// ReplayedHeader is the header Stripe sets on an answer it replays for an
+// idempotency key it has answered before (for 24 hours): the answer then
+// describes the object as it was at the first request, not as it is now.
+const ReplayedHeader = "Idempotent-Replayed"
+
+// Replayed reports whether Stripe's answer r is a replay (ReplayedHeader).
+func Replayed(r *stripe.APIResponse) bool {
+	return r != nil && r.Header.Get(ReplayedHeader) == "true"
+}

@@ -77,6 +77,11 @@ func (h *handler) change(ctx context.Context, w http.ResponseWriter, c change, p
 	if err != nil {
 		return false, stripeclient.Error(ctx, "change subscription plan", err)
 	}
+	if stripeclient.Replayed(updated.LastResponse) {
+		if updated, sent, received, err = h.afterReplay(ctx, c); err != nil {
+			return false, err
+		}
+	}
 	if err := h.applySubscription(ctx, updated, sent, received); err != nil {
 		return false, err
 	}
@@ -92,6 +97,50 @@ func (h *handler) change(ctx context.Context, w http.ResponseWriter, c change, p
 	}
 	log.InfoContext(ctx, "change-plan: plan changed", "kind", c.kind, "proration_date", pd.Unix())
 	return false, nil
+}
+
+// afterReplay reads the subscription again after Stripe answered the
+// change with the saved answer of its idempotency key: that answer is the
+// subscription as it was when the key was first used (a retry of this
+// very change, or the same request sent again after other changes), not as
+// it is now, so it is never stored. The fresh read is what is stored and
+// answered; when it is not on the price asked for and no upgrade waits for
+// its payment, the change was undone since, and the answer is 409
+// preview_expired (preview again, with a new proration date).
+func (h *handler) afterReplay(ctx context.Context, c change) (*stripe.Subscription, time.Time, time.Time, error) {
+	log := httpkit.Logger(ctx)
+	params := &stripe.SubscriptionParams{}
+	params.Context = ctx
+	params.AddExpand("latest_invoice")
+	sent := h.now()
+	fresh, err := h.stripe.Subscriptions.Get(c.sub.ID, params)
+	received := h.now()
+	if err != nil {
+		return nil, sent, received, stripeclient.Error(ctx, "retrieve subscription", err)
+	}
+	if fresh.PendingUpdate != nil || hasPrice(fresh, c.toPrice) {
+		log.InfoContext(ctx, "change-plan: Stripe replayed this change's answer; the subscription is read again")
+		return fresh, sent, received, nil
+	}
+	log.WarnContext(ctx, "change-plan: Stripe replayed an earlier answer and the subscription is no longer on that plan; preview again")
+	if err := h.applySubscription(ctx, fresh, sent, received); err != nil {
+		return nil, sent, received, err
+	}
+	return nil, sent, received, httpkit.NewError(http.StatusConflict, CodePreviewExpired,
+		"Your subscription changed since this price preview; preview the change again.")
+}
+
+// hasPrice reports whether one of the subscription's items has the price.
+func hasPrice(s *stripe.Subscription, price string) bool {
+	if s.Items == nil {
+		return false
+	}
+	for _, it := range s.Items.Data {
+		if it.Price != nil && it.Price.ID == price {
+			return true
+		}
+	}
+	return false
 }
 
 // scheduleDowngrade puts the subscription on a schedule (created from it
