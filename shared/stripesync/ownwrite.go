@@ -57,7 +57,30 @@ func RefetchWait(read time.Time, stored *time.Time) time.Duration {
 // change's own event arrived first), nothing waits and the result's
 // Subscription is "current".
 func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time, read SubscriptionReader) (ApplyResult, error) {
-	res, err := s.ApplyAnswer(ctx, raw, readAt)
+	return s.applyReadingAgain(ctx, raw, readAt, read, func(raw []byte, at time.Time) (ApplyResult, error) {
+		return s.ApplyAnswer(ctx, raw, at)
+	})
+}
+
+// ApplyRead applies a subscription read from Stripe's API (the success
+// page's sync of one customer) like ApplySubscription with source "api",
+// emails included, and, like ApplyOwnWrite, reads it again once after the
+// bounded wait when the read lost a same-second race with the stored state
+// (the webhook stored the event of that second, and the state Stripe has
+// now is not stored yet): without it, the read Stripe answered with the
+// new state was dropped as stale and the page showed the old one until the
+// late event came.
+func (s *Syncer) ApplyRead(ctx context.Context, raw []byte, readAt time.Time, read SubscriptionReader) (ApplyResult, error) {
+	return s.applyReadingAgain(ctx, raw, readAt, read, func(raw []byte, at time.Time) (ApplyResult, error) {
+		return s.ApplySubscription(ctx, raw, at, SourceAPI)
+	})
+}
+
+// applyReadingAgain is ApplyOwnWrite and ApplyRead, with apply applying one
+// answer.
+func (s *Syncer) applyReadingAgain(ctx context.Context, raw []byte, readAt time.Time, read SubscriptionReader,
+	apply func(raw []byte, at time.Time) (ApplyResult, error)) (ApplyResult, error) {
+	res, err := apply(raw, readAt)
 	if err != nil || res.Subscription != "stale" || read == nil {
 		return res, err
 	}
@@ -105,7 +128,7 @@ func (s *Syncer) ApplyOwnWrite(ctx context.Context, raw []byte, readAt time.Time
 			"subscription_id", sub.ID, "cause", err.Error())
 		return res, nil
 	}
-	return s.ApplyAnswer(ctx, raw, readAt)
+	return apply(raw, readAt)
 }
 
 // writesNothingOver reports whether applying d (an API answer's

@@ -34,6 +34,7 @@ import (
 type Syncer interface {
 	Resolve(raw []byte, stateAt time.Time, source string) (stripesync.State, error)
 	ApplySubscription(ctx context.Context, raw []byte, stateAt time.Time, source string) (stripesync.ApplyResult, error)
+	ApplyRead(ctx context.Context, raw []byte, readAt time.Time, read stripesync.SubscriptionReader) (stripesync.ApplyResult, error)
 }
 
 // Mailer sends outbox emails (*mail.Sender).

@@ -22,6 +22,12 @@ const (
 	SyncNoUser     = "unknown_user"
 )
 
+// readSubscription reads one subscription again for stripesync.ApplyRead.
+func (r *Reconciler) readSubscription(ctx context.Context, id string) ([]byte, time.Time, error) {
+	raw, at, err := r.Stripe.GetSubscription(ctx, id)
+	return raw, at, err
+}
+
 // SyncUser is the success page's eager sync (known trap 11): when the
 // user's interval has passed (billing_reconcile_user_begin decides, in the
 // database), it lists the subscriptions of the user's own Stripe customer
@@ -47,7 +53,10 @@ func (r *Reconciler) SyncUser(ctx context.Context, userID string, interval time.
 	applied := 0
 	err = r.Stripe.ListSubscriptions(ctx, begin.StripeCustomerID, func(p Page) error {
 		for _, raw := range p.Subscriptions {
-			res, err := r.Syncer.ApplySubscription(ctx, raw, p.StateAt, stripesync.SourceAPI)
+			// A read that lost a same-second race with the stored state
+			// is read again once (the webhook stored the second's first
+			// event, and the state Stripe has now is not stored yet).
+			res, err := r.Syncer.ApplyRead(ctx, raw, p.StateAt, r.readSubscription)
 			if err != nil {
 				var unknown *stripesync.UnknownPriceError
 				if errors.As(err, &unknown) || errors.Is(err, stripesync.ErrUnreadable) {
