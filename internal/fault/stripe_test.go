@@ -42,6 +42,7 @@ func TestStripeFailsDuringCheckout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := fntest.Start(t, checkout.Spec, fntest.Options{})
+			e.ListStoredSubscriptions(t)
 			user := e.DB.CreateUser(t, "")
 			token := e.Token(t, user, "")
 			tt.fault(e)

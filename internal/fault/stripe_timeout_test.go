@@ -57,9 +57,10 @@ func stallingStripe(t *testing.T, upstream string, n int64, stall time.Duration)
 // creation carried the same idempotency key, so Stripe made one.
 func TestStripeTimesOutDuringCheckout(t *testing.T) {
 	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e.ListStoredSubscriptions(t)
 	stall := stallingStripe(t, e.Proxy.URL, 1+stripeclient.MaxNetworkRetries, 600*time.Millisecond)
 	sc := stripeclient.New(stripetest.Key, stall.URL, &http.Client{Timeout: 200 * time.Millisecond}, e.Deps.Log)
-	h := checkout.New(e.Deps.Verifier, e.Deps.Store, sc.Customers, sc.CheckoutSessions, e.Deps.Catalog,
+	h := checkout.New(e.Deps.Verifier, e.Deps.Store, sc.Customers, sc.CheckoutSessions, sc.Subscriptions, e.Deps.Catalog,
 		checkout.Options{SiteURL: fntest.SiteURL})
 	srv := httptest.NewServer(function.Wrap(checkout.Name, e.Config, e.Deps.Log, h))
 	t.Cleanup(srv.Close)

@@ -57,7 +57,7 @@ var Spec = function.Spec{
 	Needs: config.NeedDatabase | config.NeedAuth | config.NeedStripe | config.NeedPlans | config.NeedSite,
 	Build: func(_ context.Context, d *function.Deps) (http.Handler, error) {
 		sc := stripeclient.New(d.Config.StripeSecretKey, d.Config.StripeAPIBase, nil, d.Log)
-		return New(d.Verifier, d.Store, sc.Customers, sc.CheckoutSessions, d.Catalog,
+		return New(d.Verifier, d.Store, sc.Customers, sc.CheckoutSessions, sc.Subscriptions, d.Catalog,
 			Options{SiteURL: d.Config.SiteURL}), nil
 	},
 }
@@ -106,8 +106,9 @@ func (o Options) withDefaults() Options {
 }
 
 // New returns the create-checkout-session handler.
-func New(a function.Authenticator, db Caller, customers CustomerCreator, sessions SessionClient, cat *plans.Catalog, opt Options) http.Handler {
-	h := &handler{auth: a, db: db, customers: customers, sessions: sessions, catalog: cat, opt: opt.withDefaults()}
+func New(a function.Authenticator, db Caller, customers CustomerCreator, sessions SessionClient, subs SubscriptionLister,
+	cat *plans.Catalog, opt Options) http.Handler {
+	h := &handler{auth: a, db: db, customers: customers, sessions: sessions, subs: subs, catalog: cat, opt: opt.withDefaults()}
 	return httpkit.Handle(h.serve)
 }
 
@@ -116,6 +117,7 @@ type handler struct {
 	db        Caller
 	customers CustomerCreator
 	sessions  SessionClient
+	subs      SubscriptionLister
 	catalog   *plans.Catalog
 	opt       Options
 }
@@ -219,13 +221,17 @@ func refuse(l lease) error {
 		"You already have a subscription. Change or cancel it in the billing portal (create-portal-session) instead of starting a new checkout.")
 }
 
-// session returns the Checkout Session to send the user to: an open one
+// session returns the Checkout Session to send the user to: none when the
+// customer has a subscription in Stripe (refuseLiveInStripe), an open one
 // of the same request when the customer has one (settleOpen, which also
 // expires the others), else a new one. A customer created by this call
 // (fresh) has no sessions to look at. A failed Stripe call is a
 // *stripeFailure.
 func (h *handler) session(ctx context.Context, userID, customer string, fresh bool, req request) (*stripe.CheckoutSession, error) {
 	if !fresh {
+		if err := h.refuseLiveInStripe(ctx, customer); err != nil {
+			return nil, err
+		}
 		reuse, err := h.settleOpen(ctx, userID, customer, req)
 		if err != nil || reuse != nil {
 			return reuse, err

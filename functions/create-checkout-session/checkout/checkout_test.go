@@ -35,7 +35,7 @@ func wantForm(t *testing.T, r stripetest.Request, want map[string]string) {
 func TestCheckoutBothPaths(t *testing.T) {
 	for _, path := range []string{"pgx", "rest"} {
 		t.Run(path, func(t *testing.T) {
-			e := fntest.Start(t, checkout.Spec, fntest.Options{Path: path})
+			e := startCheckout(t, fntest.Options{Path: path})
 			user := e.DB.CreateUser(t, "buyer@example.com")
 			other := e.DB.CreateUser(t, "other@example.com")
 			token := e.Token(t, user, "buyer@example.com")
@@ -109,11 +109,12 @@ func TestCheckoutBothPaths(t *testing.T) {
 			if second.IdempotencyKey == first.IdempotencyKey || second.IdempotencyKey == "" {
 				t.Errorf("idempotency keys %q then %q: want a fresh one per call", first.IdempotencyKey, second.IdempotencyKey)
 			}
-			// One list of the customer's open sessions (none of ours:
-			// stripe-mock answers with a fixture of another customer), one
-			// creation.
-			if n := e.Proxy.Count("", "/v1/"); n != 2 || e.Proxy.Count(http.MethodGet, "/v1/checkout/sessions") != 1 {
-				t.Errorf("second checkout made %d Stripe calls, want a list and a creation", n)
+			// One list of the customer's subscriptions in Stripe (none), one
+			// of its open sessions (none of ours: stripe-mock answers with a
+			// fixture of another customer), one creation.
+			if n := e.Proxy.Count("", "/v1/"); n != 3 || e.Proxy.Count(http.MethodGet, "/v1/checkout/sessions") != 1 ||
+				e.Proxy.Count(http.MethodGet, "/v1/subscriptions") != 1 {
+				t.Errorf("second checkout made %d Stripe calls, want the two lists and a creation", n)
 			}
 		})
 	}
@@ -127,7 +128,7 @@ func TestCheckoutTrialDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := fntest.Start(t, checkout.Spec, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": file}})
+	e := startCheckout(t, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": file}})
 	user := e.DB.CreateUser(t, "trial@example.com")
 	if code, body := e.Post(t, e.Token(t, user, "trial@example.com"), `{"plan":"pro"}`); code != 200 {
 		t.Fatalf("status %d: %v", code, body)
@@ -143,7 +144,7 @@ func TestCheckoutTrialDays(t *testing.T) {
 func TestCheckoutParallel(t *testing.T) {
 	for _, path := range []string{"pgx", "rest"} {
 		t.Run(path, func(t *testing.T) {
-			e := fntest.Start(t, checkout.Spec, fntest.Options{Path: path})
+			e := startCheckout(t, fntest.Options{Path: path})
 			user := e.DB.CreateUser(t, "parallel@example.com")
 			token := e.Token(t, user, "parallel@example.com")
 			const n = 10
@@ -190,7 +191,7 @@ func TestCheckoutParallel(t *testing.T) {
 }
 
 func TestCheckoutAlreadySubscribed(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	tests := []struct {
 		name    string
@@ -273,9 +274,9 @@ func TestWithSessionID(t *testing.T) {
 // (another checkout holds it) is 409 checkout_in_progress and calls nobody;
 // once the holder's lease expires, checkout works again.
 func TestCheckoutLeaseHeld(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	sc := stripeclient.New(stripetest.Key, e.Proxy.URL, nil, nil)
-	h := checkout.New(e.Deps.Verifier, e.Deps.Store, sc.Customers, sc.CheckoutSessions, e.Deps.Catalog,
+	h := checkout.New(e.Deps.Verifier, e.Deps.Store, sc.Customers, sc.CheckoutSessions, sc.Subscriptions, e.Deps.Catalog,
 		checkout.Options{SiteURL: fntest.SiteURL, LeaseWait: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond})
 	srv := httptest.NewServer(function.Wrap(checkout.Name, e.Config, nil, h))
 	t.Cleanup(srv.Close)

@@ -22,7 +22,7 @@ func noSuchCustomer(id string) map[string]any {
 // first key would answer with the deleted customer for 24 hours) and
 // checks out on it, instead of answering 502 forever.
 func TestCheckoutCustomerDeletedInStripe(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	for _, where := range []string{"list", "create"} {
 		t.Run("missing at "+where, func(t *testing.T) {
 			user := e.DB.CreateUser(t, "")

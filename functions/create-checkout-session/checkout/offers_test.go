@@ -28,7 +28,7 @@ func trialCatalog(t *testing.T, extra string) string {
 // TestTrialOncePerUser: the plan's trial goes only to a user who never had
 // a trial or a paid subscription, whatever trial_days says.
 func TestTrialOncePerUser(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": trialCatalog(t, "")}})
+	e := startCheckout(t, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": trialCatalog(t, "")}})
 	past := time.Now().Add(-60 * 24 * time.Hour).UTC().Truncate(time.Second)
 	tests := []struct {
 		name      string
@@ -82,7 +82,7 @@ func TestPromotionCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := fntest.Start(t, checkout.Spec, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": trialCatalog(t, tt.catalogExtra)}})
+			e := startCheckout(t, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": trialCatalog(t, tt.catalogExtra)}})
 			user := e.DB.CreateUser(t, "")
 			if code, body := e.Post(t, e.Token(t, user, ""), tt.body); code != http.StatusOK {
 				t.Fatalf("%d %v", code, body)
@@ -94,7 +94,7 @@ func TestPromotionCodes(t *testing.T) {
 		})
 	}
 	t.Run("promotionCodes of the wrong type is 400", func(t *testing.T) {
-		e := fntest.Start(t, checkout.Spec, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": trialCatalog(t, "")}})
+		e := startCheckout(t, fntest.Options{Env: map[string]string{"BILLING_PLANS_FILE": trialCatalog(t, "")}})
 		user := e.DB.CreateUser(t, "")
 		e.CheckReject(t, fntest.Call{Token: e.Token(t, user, ""), Body: `{"plan":"pro","promotionCodes":"yes"}`}, 400, "invalid_request")
 	})

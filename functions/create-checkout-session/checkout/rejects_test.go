@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"billing/functions/create-checkout-session/checkout"
 	"billing/internal/stripetest"
 	"billing/internal/stripetest/fntest"
 	"billing/shared/auth/authtest"
@@ -14,7 +13,7 @@ import (
 )
 
 func TestCheckoutRejects(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	user := e.DB.CreateUser(t, "r@example.com")
 	token := e.Token(t, user, "r@example.com")
 	tests := []struct {
@@ -61,7 +60,7 @@ func TestCheckoutRejects(t *testing.T) {
 }
 
 func TestCheckoutStripeErrors(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	tests := []struct {
 		name      string
 		path      string
@@ -151,7 +150,7 @@ func logHas(logs string, parts ...string) bool {
 // TestCheckoutRetriesNetworkErrors: a cut connection is retried by
 // stripe-go with the same idempotency key, so Stripe applies it once.
 func TestCheckoutRetriesNetworkErrors(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	user := e.DB.CreateUser(t, "")
 	e.Proxy.Drop(http.MethodPost, "/v1/customers", 1)
 	e.Proxy.Drop(http.MethodPost, "/v1/checkout/sessions", 1)

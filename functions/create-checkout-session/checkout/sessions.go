@@ -8,6 +8,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/checkout/session"
+	"github.com/stripe/stripe-go/v76/subscription"
 
 	"billing/shared/httpkit"
 )
@@ -44,6 +45,42 @@ type SessionClient interface {
 	Get(id string, params *stripe.CheckoutSessionParams) (*stripe.CheckoutSession, error)
 	Expire(id string, params *stripe.CheckoutSessionExpireParams) (*stripe.CheckoutSession, error)
 	List(params *stripe.CheckoutSessionListParams) *session.Iter
+}
+
+// SubscriptionLister lists a customer's subscriptions in Stripe (stripe-go's
+// subscription.Client).
+type SubscriptionLister interface {
+	List(params *stripe.SubscriptionListParams) *subscription.Iter
+}
+
+// maxListedSubscriptions bounds the subscriptions refuseLiveInStripe reads.
+const maxListedSubscriptions = 100
+
+// refuseLiveInStripe is the 409 of refuse for a subscription the customer
+// has in Stripe that the database does not hold yet: a session paid a
+// moment ago whose webhook events have not arrived (a second tab, Back
+// from the success page), or one made in the Dashboard. Once paid, a
+// session is no longer open, so settleOpen does not see it; Stripe's list
+// of the customer's subscriptions (those not canceled) does.
+func (h *handler) refuseLiveInStripe(ctx context.Context, customer string) error {
+	lp := &stripe.SubscriptionListParams{Customer: stripe.String(customer)}
+	lp.Context = ctx
+	lp.Limit = stripe.Int64(maxListedSubscriptions)
+	it := h.subs.List(lp)
+	for n := 0; n < maxListedSubscriptions && it.Next(); n++ {
+		s := it.Subscription()
+		switch s.Status {
+		case stripe.SubscriptionStatusActive, stripe.SubscriptionStatusTrialing, stripe.SubscriptionStatusPastDue,
+			stripe.SubscriptionStatusIncomplete, stripe.SubscriptionStatusUnpaid, stripe.SubscriptionStatusPaused:
+			httpkit.Logger(ctx).InfoContext(ctx, "checkout refused: the customer has a subscription in Stripe the database does not show yet",
+				"customer_id", customer, "subscription_id", s.ID, "status", s.Status)
+			return refuse(lease{BlockingSubscription: s.ID, BlockingStatus: string(s.Status)})
+		}
+	}
+	if err := it.Err(); err != nil {
+		return &stripeFailure{"list subscriptions", err}
+	}
+	return nil
 }
 
 // stripeFailure is a Stripe call that failed, with the operation's name

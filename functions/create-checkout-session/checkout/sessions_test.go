@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"billing/functions/create-checkout-session/checkout"
 	"billing/internal/stripetest"
 	"billing/internal/stripetest/fntest"
 )
@@ -78,7 +77,7 @@ func expired(p *stripetest.Proxy) []string {
 // TestCheckoutSessionExpiresAt: every session expires 30 to 60 minutes
 // after it was made (Stripe's default is 24 hours).
 func TestCheckoutSessionExpiresAt(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	user := e.DB.CreateUser(t, "")
 	before := time.Now()
 	if code, body := e.Post(t, e.Token(t, user, ""), `{"plan":"standard"}`); code != http.StatusOK {
@@ -102,7 +101,7 @@ func TestCheckoutSessionExpiresAt(t *testing.T) {
 // the same plan and return URLs when it has time left, so that two tabs
 // cannot both be paid.
 func TestCheckoutExpiresEarlierOpenSessions(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	tests := []struct {
 		name        string
 		sessions    func(user, cus string) []openSession
@@ -177,7 +176,7 @@ func TestCheckoutExpiresEarlierOpenSessions(t *testing.T) {
 // will not expire because it was paid meanwhile means the user has just
 // subscribed: 409 already_subscribed, no new session.
 func TestCheckoutEarlierSessionJustPaid(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	user := e.DB.CreateUser(t, "")
 	fntest.LinkCustomer(t, e.DB, user, "cus_paid")
 	listOpenSessions(e.Proxy, openSession{id: "cs_paid", customer: "cus_paid", user: user, plan: "premium",
@@ -201,7 +200,7 @@ func TestCheckoutEarlierSessionJustPaid(t *testing.T) {
 // would make a second one. 409 subscription_needs_payment sends the app to
 // the billing portal to pay or add a payment method.
 func TestCheckoutRefusesSubscriptionWaitingForPayment(t *testing.T) {
-	e := fntest.Start(t, checkout.Spec, fntest.Options{})
+	e := startCheckout(t, fntest.Options{})
 	for i, status := range []string{"incomplete", "unpaid", "paused"} {
 		t.Run(status, func(t *testing.T) {
 			user := e.DB.CreateUser(t, "")

@@ -2,6 +2,8 @@ package fntest
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -207,4 +209,50 @@ func (s *Subscribers) Update(id string, change func(*Sub)) {
 	sub := s.subs[id]
 	change(&sub)
 	s.subs[id] = sub
+}
+
+// ListStoredSubscriptions makes the proxy answer Stripe's list of a
+// customer's subscriptions (GET /v1/subscriptions?customer=...) with the
+// subscriptions the database holds for that customer that are not canceled
+// or expired, as Stripe lists them (stripe-mock answers with a fixture
+// subscription of another customer): what Stripe holds once every webhook
+// event has arrived. A test that needs Stripe ahead of the database
+// rewrites the list after this.
+func (e *Env) ListStoredSubscriptions(t testing.TB) {
+	e.Proxy.Rewrite(http.MethodGet, "/v1/subscriptions", func(req stripetest.Request, body map[string]any) {
+		if req.Path != "/v1/subscriptions" {
+			return
+		}
+		data, _ := body["data"].([]any)
+		var template []byte
+		if len(data) > 0 {
+			template, _ = json.Marshal(data[0])
+		}
+		rows, err := e.DB.Pool.Query(context.Background(), `select id, status, coalesce(price_id, '')
+			from public.subscriptions
+			where customer_id = $1 and status not in ('canceled', 'incomplete_expired')
+			order by stripe_created desc nulls last, id`, req.Form.Get("customer"))
+		if err != nil {
+			t.Errorf("fntest: stored subscriptions: %v", err)
+			return
+		}
+		defer rows.Close()
+		out := []any{}
+		for rows.Next() {
+			var id, status, price string
+			if err := rows.Scan(&id, &status, &price); err != nil {
+				t.Errorf("fntest: stored subscriptions: %v", err)
+				return
+			}
+			var obj map[string]any
+			if err := json.Unmarshal(template, &obj); err != nil {
+				t.Errorf("fntest: stripe-mock listed no subscription to copy: %v", err)
+				return
+			}
+			stripetest.SetSubscription(req, obj, stripetest.Subscription{ID: id, CustomerID: req.Form.Get("customer"),
+				Status: status, PriceID: price})
+			out = append(out, obj)
+		}
+		body["data"], body["has_more"] = out, false
+	})
 }
