@@ -110,10 +110,7 @@ func pgError(fn string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		e := &Error{Code: pe.Code, Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint}
-		// Class 08 (connection), 53 (resources), 57P (shutdown) and
-		// serialization/deadlock failures are worth a retry.
-		if strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") ||
-			strings.HasPrefix(pe.Code, "57P") || pe.Code == "40001" || pe.Code == "40P01" {
+		if Retryable(pe.Code) {
 			return fmt.Errorf("store: %s: %w: %w", fn, ErrUnavailable, e)
 		}
 		return fmt.Errorf("store: %s: %w", fn, e)

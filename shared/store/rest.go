@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -78,15 +79,15 @@ func (c *REST) Call(ctx context.Context, fn string, args []Arg, out any) error {
 	req.Header.Set("Content-Profile", "public")
 	res, err := c.client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("store: %s: %w: %v", fn, ErrUnavailable, err)
+		return restFailure(ctx, fn, err)
 	}
 	defer res.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
+	raw, err := io.ReadAll(io.LimitReader(res.Body, maxRESTResult+1))
 	if err != nil {
-		return fmt.Errorf("store: %s: %w: read: %v", fn, ErrUnavailable, err)
+		return restFailure(ctx, fn, fmt.Errorf("read: %w", err))
+	}
+	if len(raw) > maxRESTResult {
+		return fmt.Errorf("store: %s: the result is larger than %d MiB", fn, maxRESTResult>>20)
 	}
 	if res.StatusCode/100 != 2 {
 		var re restError
@@ -95,14 +96,38 @@ func (c *REST) Call(ctx context.Context, fn string, args []Arg, out any) error {
 		if e.Message == "" {
 			e.Message = fmt.Sprintf("HTTP %d", res.StatusCode)
 		}
-		if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests {
-			if !strings.HasPrefix(e.Code, "P0") && !strings.HasPrefix(e.Code, "23") && !strings.HasPrefix(e.Code, "22") {
-				return fmt.Errorf("store: %s: %w: %w", fn, ErrUnavailable, e)
-			}
+		if restRetryable(res.StatusCode, e.Code) {
+			return fmt.Errorf("store: %s: %w: %w", fn, ErrUnavailable, e)
 		}
 		return fmt.Errorf("store: %s: %w", fn, e)
 	}
 	return decode(fn, raw, out)
+}
+
+// maxRESTResult bounds a REST answer: far above any result of ours (a page
+// of billing_events_select holds 100 events of up to 1 MiB each, escaped),
+// and an error, never a silent cut, past it.
+const maxRESTResult = 512 << 20
+
+// restRetryable decides as pgx does: a database error (PostgREST's body
+// carries its SQLSTATE) by Retryable, whatever HTTP status PostgREST gave
+// it; PostgREST's own errors (PGRST...) and a body without a code (a
+// gateway's 502, 503 or 504) by the status: 5xx and 429 are worth a retry.
+func restRetryable(status int, code string) bool {
+	if len(code) == 5 && !strings.HasPrefix(code, "PGRST") {
+		return Retryable(code)
+	}
+	return status >= 500 || status == http.StatusTooManyRequests
+}
+
+// restFailure is a call that got no answer: as on the pgx path, a deadline
+// (the caller's or the client's timeout) and a network error may be
+// retried, a cancelled context is passed on as it is.
+func restFailure(ctx context.Context, fn string, err error) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err()
+	}
+	return fmt.Errorf("store: %s: %w: %v", fn, ErrUnavailable, err)
 }
 
 // restValue turns argument values into what PostgREST expects in JSON:

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"fmt"
 
 	"billing/shared/httpkit"
@@ -48,6 +49,20 @@ var ErrUnavailable = errors.New("database unavailable")
 
 // IsUnavailable reports whether err means the database could not be reached.
 func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// Retryable reports whether a statement that failed with the SQLSTATE code
+// is worth a retry: the same on both data paths (pgx reads the code from
+// the server, REST from PostgREST's error body). Class 08 (connection), 53
+// (insufficient resources), 57 (operator intervention: a statement timeout,
+// 57014, and shutdowns), 55P03 (a lock timeout), and serialization failures
+// and deadlocks (40001, 40P01).
+func Retryable(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "57"):
+		return true
+	}
+	return code == "55P03" || code == "40001" || code == "40P01"
+}
 
 // HTTPError maps a failed store call to a function's answer: an
 // *httpkit.Error in the chain passes through as is, a database that could
