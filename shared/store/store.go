@@ -9,8 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"fmt"
+	"strings"
 
 	"billing/shared/httpkit"
 )
