@@ -148,7 +148,8 @@ func appendDocument(doc applyDoc, ev *eventDoc, payload part, sub *subscriptionD
 	}
 	b = append(b, `,"catalog":`...)
 	b = append(b, catalog...)
-	return append(b, '}'), nil
+	// The document is this function's own buffer: changed in place.
+	return jsonbSafe(append(b, '}'), false), nil
 }
 
 // part is raw JSON to splice into the document, and whether the scanner

@@ -314,6 +314,7 @@ func (s *Syncer) RecordFailure(ctx context.Context, ev Event, payload json.RawMe
 	if !json.Valid(payload) {
 		payload = nil
 	}
+	payload = jsonbSafe(payload, true) // the caller's body is not changed
 	return s.Store.Call(ctx, "billing_record_event_failure", []store.Arg{
 		{Name: "p_event_id", Value: ev.ID}, {Name: "p_type", Value: ev.Type},
 		{Name: "p_livemode", Value: ev.Livemode}, {Name: "p_created", Value: ev.Created},
