@@ -17,10 +17,10 @@ func startLambdaWithEvents(name string, h http.Handler, log *slog.Logger, onEven
 }
 
 // EventLambdaHandler routes a Lambda invocation: HTTP requests (IsHTTPEvent)
-// to LambdaHandler(h), anything else to onEvent, whose context carries a
+// to HTTPLambdaHandler(h), anything else to onEvent, whose context carries a
 // logger with the function's name and Lambda's request ID. log may be nil.
 func EventLambdaHandler(name string, h http.Handler, log *slog.Logger, onEvent EventFunc) func(ctx context.Context, raw json.RawMessage) (any, error) {
-	httpHandler := LambdaHandler(h)
+	httpHandler := HTTPLambdaHandler(h)
 	if log == nil {
 		log = slog.Default()
 	}

@@ -20,18 +20,24 @@ import (
 
 func listen(addr string) (net.Listener, error) { return listenTCP(addr) }
 
-func startLambda(h http.Handler) { lambda.Start(LambdaHandler(h)) }
+func startLambda(h http.Handler) { lambda.Start(HTTPLambdaHandler(h)) }
 
 // LambdaHandler adapts h to the Lambda payload format 2.0 that API Gateway
 // HTTP APIs and Lambda Function URLs send (events.APIGatewayV2HTTPRequest
-// and events.LambdaFunctionURLRequest have the same shape). A base64 body
-// is decoded before h sees it, so a webhook verifies its signature over
-// the bytes Stripe sent.
+// and events.LambdaFunctionURLRequest have the same shape); a 1.0 event is
+// an error (HTTPLambdaHandler takes both). A base64 body is decoded before
+// h sees it, so a webhook verifies its signature over the bytes Stripe
+// sent.
 func LambdaHandler(h http.Handler) func(ctx context.Context, raw json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
 	return func(ctx context.Context, raw json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
 		var ev events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("lambda: not an HTTP API v2 or Function URL event: %w", err)
+		}
+		if isV1Event(raw) {
+			// Read as 2.0 it would be a GET of "/": HTTPLambdaHandler
+			// serves this format.
+			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("lambda: an API Gateway payload 1.0 event; use HTTPLambdaHandler")
 		}
 		req, err := RequestFromV2(ctx, ev)
 		if err != nil {
