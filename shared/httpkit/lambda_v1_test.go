@@ -54,7 +54,10 @@ func TestHTTPLambdaHandlerPayloadV1(t *testing.T) {
 	}
 	var got seen
 	res, err := EventLambdaHandler("handle-stripe-webhook", echoHandler(&got), nil,
-		func(context.Context, json.RawMessage) (any, error) { t.Fatal("an HTTP event reached onEvent"); return nil, nil })(
+		func(context.Context, json.RawMessage) (any, error) {
+			t.Fatal("an HTTP event reached onEvent")
+			return nil, nil
+		})(
 		context.Background(), raw)
 	if err != nil {
 		t.Fatal(err)
