@@ -30,6 +30,8 @@ func TestOtherUsersIDsInBodiesAreIgnored(t *testing.T) {
 	}
 
 	c := track(fntest.Start(t, checkout.Spec, fntest.Options{DB: s.DB}))
+
+	c.ListStoredSubscriptions(t)
 	res, got = do(t, request{url: c.URL, token: c.Token(t, attacker, ""), body: `{"plan":"standard","userId":"` + victim + `","email":"victim@example.com"}`})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("checkout: %d %s", res.StatusCode, got)
@@ -44,6 +46,7 @@ func TestOtherUsersIDsInBodiesAreIgnored(t *testing.T) {
 // SITE_URL; anything that could leave it is a 400 before any Stripe call.
 func TestOpenRedirectsThroughEveryPathField(t *testing.T) {
 	c := track(fntest.Start(t, checkout.Spec, fntest.Options{}))
+	c.ListStoredSubscriptions(t)
 	p := track(fntest.Start(t, portal.Spec, fntest.Options{DB: c.DB}))
 	evil := []string{
 		"https://evil.example/phish", "//evil.example", "///evil.example", `/\evil.example`, `\\evil.example`,
@@ -94,6 +97,7 @@ func quote(s string) string {
 // content types, at the functions that take a body.
 func TestHostileBodies(t *testing.T) {
 	c := track(fntest.Start(t, checkout.Spec, fntest.Options{}))
+	c.ListStoredSubscriptions(t)
 	tests := []struct {
 		name, contentType, body string
 		status                  int

@@ -41,6 +41,7 @@ func TestSQLMetacharactersInEveryString(t *testing.T) {
 	s := fntest.StartSubscribers(t, cancelsub.Spec, fntest.Options{})
 	track(s.Env)
 	c := track(fntest.Start(t, checkout.Spec, fntest.Options{DB: s.DB}))
+	c.ListStoredSubscriptions(t)
 	for i, payload := range sqlPayloads {
 		t.Run(payload, func(t *testing.T) {
 			user := c.DB.CreateUser(t, "")

@@ -120,6 +120,7 @@ func TestSoak(t *testing.T) {
 	hook := fntest.Start(t, webhook.Spec, fntest.Options{DB: db, Env: env})
 	check := fntest.Start(t, checksub.Spec, fntest.Options{DB: db})
 	buy := fntest.Start(t, checkout.Spec, fntest.Options{DB: db})
+	buy.ListStoredSubscriptions(t)
 	cancels := fntest.StartSubscribers(t, cancelsub.Spec, fntest.Options{DB: db})
 
 	var users []string
