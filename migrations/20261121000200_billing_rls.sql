@@ -10,6 +10,29 @@
 
 -- profiles ---------------------------------------------------------------------
 
+-- The client privileges an app's profiles table had before billing granted
+-- anything, recorded once (the first run) so that
+-- 20261204020000_profiles_keep_app_privileges.sql can give the app's table
+-- back exactly its own rules plus what billing needs. (Added after this
+-- migration first shipped: a database migrated before has no record, and
+-- that migration says so.) Server only.
+create table if not exists public.billing_profiles_acl_before (
+  table_acl aclitem[],
+  column_acls jsonb not null default '{}'::jsonb, -- column -> aclitem[] as text
+  recorded_at timestamptz not null default now()
+);
+alter table public.billing_profiles_acl_before enable row level security;
+revoke all on public.billing_profiles_acl_before from public, anon, authenticated;
+grant all on public.billing_profiles_acl_before to service_role;
+insert into public.billing_profiles_acl_before (table_acl, column_acls)
+select c.relacl,
+       coalesce((select jsonb_object_agg(a.attname, a.attacl::text)
+                 from pg_attribute a
+                 where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attacl is not null), '{}')
+from pg_class c
+where c.oid = 'public.profiles'::regclass
+  and not exists (select 1 from public.billing_profiles_acl_before);
+
 alter table public.profiles enable row level security;
 
 -- Policies are permissive, so an app's own profiles policies still apply;
