@@ -55,7 +55,7 @@ select p.id, p.active_plan,
         order by u.updated_at desc limit 1),
        now()
 from public.profiles p
-where p.active_plan is not null and p.active_plan <> ''
+where p.active_plan is not null and p.active_plan::text <> ''
   and exists (select 1 from public.usage_limits u where u.user_id = p.id)
   and exists (select 1 from auth.users a where a.id = p.id)
 on conflict (user_id) do nothing;
