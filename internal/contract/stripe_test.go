@@ -71,5 +71,28 @@ func stripeBase(t testing.TB) string {
 	}
 	p.Rewrite("POST", "/v1/subscriptions/", rewrite)
 	p.Rewrite("GET", "/v1/subscriptions/", rewrite)
+	// A customer's list: the subscriptions the suite made for it (none
+	// for a customer it made none for), not stripe-mock's fixture of
+	// another customer.
+	p.Rewrite("GET", "/v1/subscriptions", func(req stripetest.Request, body map[string]any) {
+		if req.Path != "/v1/subscriptions" {
+			return
+		}
+		stripeSubs.Lock()
+		var ids []string
+		for id, user := range stripeSubs.user {
+			if c := req.Form.Get("customer"); c == "" || c == ops.DefaultCustomerID(user) {
+				ids = append(ids, id)
+			}
+		}
+		stripeSubs.Unlock()
+		data := []any{}
+		for _, id := range ids {
+			obj := map[string]any{}
+			rewrite(stripetest.Request{Method: "GET", Path: "/v1/subscriptions/" + id}, obj)
+			data = append(data, obj)
+		}
+		body["data"], body["has_more"] = data, false
+	})
 	return p.URL
 }
