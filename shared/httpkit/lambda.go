@@ -39,14 +39,19 @@ func LambdaHandler(h http.Handler) func(ctx context.Context, raw json.RawMessage
 			// serves this format.
 			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("lambda: an API Gateway payload 1.0 event; use HTTPLambdaHandler")
 		}
-		req, err := RequestFromV2(ctx, ev)
-		if err != nil {
-			return jsonResponse(http.StatusBadRequest, CodeInvalidRequest, "The request body is not valid base64."), nil
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return ResponseToV2(rec), nil
+		return serveV2(ctx, h, ev), nil
 	}
+}
+
+// serveV2 serves one payload 2.0 request with h.
+func serveV2(ctx context.Context, h http.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	req, err := RequestFromV2(ctx, ev)
+	if err != nil {
+		return jsonResponse(http.StatusBadRequest, CodeInvalidRequest, "The request body is not valid base64.")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return ResponseToV2(rec)
 }
 
 // RequestFromV2 builds the http.Request an API Gateway v2 event describes.

@@ -71,8 +71,8 @@ func TestHTTPLambdaHandlerPayloadV1(t *testing.T) {
 	if string(got.body) != string(body) {
 		t.Errorf("handler saw a body of %d bytes, want the %d decoded bytes Stripe signed", len(got.body), len(body))
 	}
-	if xff := got.header.Values("X-Forwarded-For"); !slices.Equal(xff, []string{"203.0.113.7", "198.51.100.2"}) {
-		t.Errorf("X-Forwarded-For %v, want both values", xff)
+	if xff := got.header.Values("X-Forwarded-For"); !slices.Equal(xff, []string{"203.0.113.7,198.51.100.2"}) {
+		t.Errorf("X-Forwarded-For %v, want both values, joined as payload 2.0 has them", xff)
 	}
 	if got.platformID != ev.RequestContext.RequestID || got.remote != "203.0.113.7" {
 		t.Errorf("platform request id %q, remote %q", got.platformID, got.remote)
