@@ -202,3 +202,31 @@ func TestPaymentFailedOfAVoidedInvoiceIsNotRetried(t *testing.T) {
 		t.Errorf("status %v, want superseded", st)
 	}
 }
+
+// TestWelcomeOfAnEndedSubscriptionIsNotSent: Stripe delivers a short-lived
+// subscription's deletion before its creation (trap 6). The welcome ("your
+// subscription is active") the late created event enqueues no longer holds
+// when it is due: it is superseded, and only the end notice is sent. Before,
+// it was sent after the end notice.
+func TestWelcomeOfAnEndedSubscriptionIsNotSent(t *testing.T) {
+	e, sg := newMailEnv(t)
+	createUser(t, e.db, user1, "u1@example.com")
+	T := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	s := activeSub("sub_short", "cus_short", T)
+	ended := s
+	ended.Status, ended.CanceledAt, ended.EndedAt, ended.Reason = "canceled", ptr(T.Add(20*time.Second)), ptr(T.Add(20*time.Second)), "cancellation_requested"
+	e.mustDeliver(envelope("evt_short_deleted", "customer.subscription.deleted", v2023, T.Add(20*time.Second), false, ended.object(v2023)))
+	e.mustDeliver(envelope("evt_short_created", "customer.subscription.created", v2023, T, false, s.object(v2023)))
+	if st := e.scalar(`select status from subscriptions where id = 'sub_short'`); st != "canceled" {
+		t.Fatalf("stored status %v, want canceled", st)
+	}
+	if st := e.outboxStatus("welcome:sub_short"); st != "superseded" {
+		t.Errorf("welcome of an ended subscription: %v, want superseded", st)
+	}
+	if st := e.outboxStatus("subscription_ended:sub_short"); st != "sent" {
+		t.Errorf("the end notice: %v, want sent", st)
+	}
+	if n := sg.total(); n != 1 {
+		t.Errorf("%d emails reached SendGrid, want the end notice only", n)
+	}
+}
