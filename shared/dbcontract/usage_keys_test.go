@@ -112,9 +112,12 @@ func TestUsageKeysFromBeforeKeepTheLatest(t *testing.T) {
 	user := db.CreateUser(t, "")
 	asUser(t, db, user, `public.consume_usage(p_counter => 'properties', p_key => 'old')`)
 	asUser(t, db, user, `public.release_usage(p_counter => 'properties', p_key => 'old')`)
-	// Both rows, as the earlier functions left them.
+	// Both rows, as the earlier functions left them (without the trigger
+	// that now keeps one direction per key).
+	db.MustExec(t, `alter table public.usage_keys disable trigger billing_usage_key_latest`)
 	db.MustExec(t, `insert into public.usage_keys (user_id, counter, direction, key, amount, created_at)
 		values ($1, 'properties', 'consume', 'old', 1, now() - interval '1 hour')`, user)
+	db.MustExec(t, `alter table public.usage_keys enable trigger billing_usage_key_latest`)
 	db.MustExec(t, migrationSQL(t, "20261204000000_usage_keys_follow_the_thing.sql"))
 	var dirs []string
 	if err := db.Pool.QueryRow(context.Background(), `select coalesce(array_agg(direction), '{}') from public.usage_keys
